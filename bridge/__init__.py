@@ -1,0 +1,1 @@
+"""The WebSocket bridge: consumes the signals topic and fans LevelSignals out to clients."""

@@ -1,0 +1,74 @@
+"""Consume the signals topic on a thread and hand each message to the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+
+from confluent_kafka import Consumer, KafkaError
+
+from snapline.kafka.clients import base_config
+from snapline.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+POLL_S = 0.1
+
+
+class SignalsConsumer:
+    """Reads ``topic`` from the end (or the beginning) and calls ``on_message(key, value)``
+    on ``loop``. A private group id: every bridge sees every signal."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topic: str,
+        on_message: Callable[[str, str], None],
+        from_beginning: bool = False,
+    ) -> None:
+        self.kafka = kafka
+        self.topic = topic
+        self.on_message = on_message
+        self.from_beginning = from_beginning
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors = 0
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._thread = threading.Thread(target=self._run, args=(loop,), name="signals-consumer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+        consumer = Consumer(
+            base_config(
+                self.kafka,
+                **{
+                    "group.id": f"snapline-bridge-{uuid.uuid4()}",
+                    "auto.offset.reset": "earliest" if self.from_beginning else "latest",
+                    "enable.auto.commit": False,
+                },
+            )
+        )
+        consumer.subscribe([self.topic])
+        try:
+            while not self._stop.is_set():
+                msg = consumer.poll(POLL_S)
+                if msg is None:
+                    continue
+                err = msg.error()
+                if err is not None:
+                    if err.code() != KafkaError._PARTITION_EOF:
+                        self.errors += 1
+                        log.warning("signals consumer: %s", err.str())
+                    continue
+                key = (msg.key() or b"").decode()
+                loop.call_soon_threadsafe(self.on_message, key, msg.value().decode())
+        finally:
+            consumer.close()

@@ -1,0 +1,1 @@
+"""Connectors: bring vendor data into the raw topics unchanged (files, live feeds, simulator)."""

@@ -1,0 +1,1 @@
+"""Databento DBN: files (``snapline ingest dbn``) and, later, the live gateway."""

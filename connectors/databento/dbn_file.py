@@ -1,0 +1,223 @@
+"""Read a DBN file (plain or zstd) into runs of raw records, without decoding them.
+
+A run is consecutive records of one rtype and one instrument, as bytes exactly as stored.
+Errors name the file, the byte offset and what was wrong; every run yielded before an error
+is complete and valid, so a caller can deliver it and then fail.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import databento_dbn
+import numpy as np
+import zstandard
+
+from snapline.errors import InputError
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+DBZ_MAGIC = b"\x50\x2a\x4d\x18"  # zstd skippable frame that opens legacy .dbz files
+DBN_MAGIC = b"DBN"
+MAX_DBN_VERSION = 3
+_PRELUDE = struct.Struct("<3sBI")  # magic, version, metadata length
+_TS_RECV = struct.Struct("<Q")
+TS_RECV_OFFSET = 32  # in MBP records (trades, mbp-1, mbp-10)
+READ_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class DbnInfo:
+    path: Path
+    version: int
+    dataset: str | None
+    schema: str | None  # None for files that mix record types (live captures)
+    ts_out: bool
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRun:
+    """Consecutive raw records sharing rtype and instrument, and where they started."""
+
+    rtype: int
+    instrument_id: int
+    record_len: int
+    data: bytes
+    offset: int  # byte offset of the first record in the decompressed stream
+
+    @property
+    def count(self) -> int:
+        return len(self.data) // self.record_len
+
+    def last_ts_recv(self) -> int:
+        return int(_TS_RECV.unpack_from(self.data, len(self.data) - self.record_len + TS_RECV_OFFSET)[0])
+
+
+@dataclass(slots=True)
+class _Cursor:
+    """Decompressed bytes not yet parsed, and their position in the whole stream."""
+
+    chunks: Iterator[bytes]
+    buf: bytes = b""
+    offset: int = 0
+    eof: bool = field(default=False)
+
+    def fill(self, need: int) -> bool:
+        """Make ``need`` bytes available; False if the stream ends first."""
+        while len(self.buf) < need and not self.eof:
+            nxt = next(self.chunks, None)
+            if nxt is None:
+                self.eof = True
+            else:
+                self.buf += nxt
+        return len(self.buf) >= need
+
+    def take(self, n: int) -> bytes:
+        out, self.buf = self.buf[:n], self.buf[n:]
+        self.offset += n
+        return out
+
+
+def open_dbn(path: Path, max_run: int = 256) -> tuple[DbnInfo, Iterator[RecordRun]]:
+    """Open a DBN file and return its metadata and a lazy iterator of record runs."""
+    if not path.is_file():
+        msg = f"no such DBN file: {path}"
+        raise InputError(msg)
+    fh = path.open("rb")
+    try:
+        cursor = _Cursor(_decompressed(fh, path))
+        info = _read_metadata(cursor, path)
+    except BaseException:
+        fh.close()
+        raise
+    return info, _runs(cursor, info, fh, max_run)
+
+
+def _decompressed(fh: BinaryIO, path: Path) -> Iterator[bytes]:
+    head = fh.read(4)
+    if head == DBZ_MAGIC:
+        msg = (
+            f"{path} is in the legacy DBZ format (before DBN v1), which current DBN decoders "
+            "do not read; download the data again as DBN"
+        )
+        raise InputError(msg)
+    if head != ZSTD_MAGIC:
+        yield head
+        while chunk := fh.read(READ_BYTES):
+            yield chunk
+        return
+    yield from _zstd_frames(head + fh.read(READ_BYTES), fh, path)
+
+
+def _zstd_frames(first: bytes, fh: BinaryIO, path: Path) -> Iterator[bytes]:
+    # zstandard's stream reader ends quietly on a cut-off frame; decompressobj lets us check.
+    dctx = zstandard.ZstdDecompressor()
+    dobj, fed, pending = dctx.decompressobj(), False, first
+    while pending:
+        try:
+            out = dobj.decompress(pending)
+        except zstandard.ZstdError as exc:
+            msg = f"corrupt zstd data in {path} near compressed byte {fh.tell()}: {exc}"
+            raise InputError(msg) from exc
+        fed = True
+        if out:
+            yield out
+        if dobj.eof:
+            pending, dobj, fed = dobj.unused_data, dctx.decompressobj(), False
+            if not pending:
+                pending = fh.read(READ_BYTES)
+        else:
+            pending = fh.read(READ_BYTES)
+    if fed and not dobj.eof:
+        msg = f"truncated zstd stream in {path}: the last frame ends early (file cut short?)"
+        raise InputError(msg)
+
+
+def _read_metadata(cursor: _Cursor, path: Path) -> DbnInfo:
+    if not cursor.fill(_PRELUDE.size):
+        msg = f"{path} is too short to be DBN ({len(cursor.buf)} bytes)"
+        raise InputError(msg)
+    magic, version, length = _PRELUDE.unpack_from(cursor.buf)
+    if magic != DBN_MAGIC:
+        msg = f"expected DBN magic b'DBN' at byte 0 of {path}, got {magic!r}"
+        raise InputError(msg)
+    if not 1 <= version <= MAX_DBN_VERSION:
+        msg = f"{path} is DBN version {version}; snapline reads versions 1 to {MAX_DBN_VERSION}"
+        raise InputError(msg)
+    if not cursor.fill(_PRELUDE.size + length):
+        msg = f"truncated DBN metadata in {path}: header says {length} bytes"
+        raise InputError(msg)
+    raw = cursor.take(_PRELUDE.size + length)
+    try:
+        meta = databento_dbn.Metadata.decode(raw)
+    except Exception as exc:
+        msg = f"unreadable DBN metadata in {path} (bytes 0-{len(raw)}): {exc}"
+        raise InputError(msg) from exc
+    schema = None if meta.schema is None else str(meta.schema)
+    return DbnInfo(path, version, meta.dataset, schema, bool(meta.ts_out), tuple(meta.symbols))
+
+
+def _runs(cursor: _Cursor, info: DbnInfo, fh: BinaryIO, max_run: int) -> Iterator[RecordRun]:
+    try:
+        while cursor.fill(1):
+            yield from _runs_in_buffer(cursor, info, max_run)
+    finally:
+        fh.close()
+
+
+def _runs_in_buffer(cursor: _Cursor, info: DbnInfo, max_run: int) -> Iterator[RecordRun]:
+    """Split every complete record now buffered into runs; keeps a partial tail buffered."""
+    buf = cursor.buf
+    pos = 0
+    starts: list[int] = []
+    while pos < len(buf):
+        rec_len = buf[pos] * 4
+        if rec_len < 16:
+            msg = (
+                f"corrupt DBN record at byte {cursor.offset + pos} of {info.path}: "
+                f"length {rec_len} is shorter than a record header"
+            )
+            raise InputError(msg)
+        if pos + rec_len > len(buf):
+            break
+        starts.append(pos)
+        pos += rec_len
+    if not starts:
+        if not cursor.fill(len(buf) + 1):
+            _raise_truncated(cursor, info)
+        return
+    yield from _group(cursor, info, buf, starts, pos, max_run)
+    cursor.take(pos)
+    if cursor.buf and cursor.eof:
+        _raise_truncated(cursor, info)
+
+
+def _group(
+    cursor: _Cursor, info: DbnInfo, buf: bytes, starts: list[int], end: int, max_run: int
+) -> Iterator[RecordRun]:
+    view = np.frombuffer(buf, dtype=np.uint8)
+    idx = np.asarray(starts, dtype=np.int64)
+    rtype = view[idx + 1]
+    lens = view[idx].astype(np.int64) * 4
+    iid = view[(idx[:, None] + np.arange(4, 8)).ravel()].reshape(-1, 4).copy().view("<u4").ravel()
+    cut = np.flatnonzero((np.diff(rtype) != 0) | (np.diff(iid) != 0) | (np.diff(lens) != 0)) + 1
+    bounds = np.concatenate(([0], cut, [len(idx)]))
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        for s in range(int(a), int(b), max_run):
+            e = min(s + max_run, int(b))
+            lo = starts[s]
+            hi = starts[e] if e < len(starts) else end
+            yield RecordRun(int(rtype[s]), int(iid[s]), int(lens[s]), buf[lo:hi], cursor.offset + lo)
+
+
+def _raise_truncated(cursor: _Cursor, info: DbnInfo) -> None:
+    need = cursor.buf[0] * 4 if cursor.buf else 0
+    msg = (
+        f"truncated DBN record at byte {cursor.offset} of {info.path}: the record header says "
+        f"{need} bytes but the file ends after {len(cursor.buf)}"
+    )
+    raise InputError(msg)

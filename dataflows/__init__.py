@@ -1,0 +1,1 @@
+"""Bytewax dataflows: ``signals`` (raw ES topics -> LevelSignals) and, later, the lake writer."""

@@ -1,0 +1,1 @@
+"""Sources and sinks the dataflows are built with: Kafka for production, files for replay."""

@@ -1,0 +1,76 @@
+"""File sinks for in-process replay: JSON lines ordered by (snap time, key)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO
+
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+
+from dataflows.signals.items import DecodeFailure, SinkRecord
+from snapline.errors import InputError
+
+
+class _JsonlPartition(StatelessSinkPartition[SinkRecord]):
+    """Writes whole snaps in time order, each sorted by key.
+
+    Bytewax groups a batch by key in keyed steps, so records reach the sink out of time order;
+    a snap is written once all ``group_size`` of its records are in and no earlier snap is
+    still open. Memory holds only the snaps still in flight.
+    """
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh = fh
+        self._open: dict[int, list[SinkRecord]] = {}
+        self._written_ts: int | None = None
+
+    def write_batch(self, items: list[SinkRecord]) -> None:
+        for r in items:
+            if self._written_ts is not None and r.timestamp_ns <= self._written_ts:
+                msg = f"record for snap {r.timestamp_ns} arrived after snap {self._written_ts} was written"
+                raise RuntimeError(msg)
+            self._open.setdefault(r.timestamp_ns, []).append(r)
+        self._write_complete()
+
+    def _write_complete(self, everything: bool = False) -> None:
+        for ts in sorted(self._open):
+            group = self._open[ts]
+            if not everything and len(group) < group[0].group_size:
+                return
+            for r in sorted(group, key=lambda r: r.key or b""):
+                self._fh.write(r.value + b"\n")
+            del self._open[ts]
+            self._written_ts = ts
+
+    def close(self) -> None:
+        self._write_complete(everything=True)
+        self._fh.close()
+
+
+class JsonlSink(DynamicSink[SinkRecord]):
+    """Writes record values, one per line. Single worker: the file is one ordered stream."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _JsonlPartition:
+        if worker_count != 1:
+            msg = "the JSON-lines sink writes one ordered file; run replay with one worker"
+            raise ValueError(msg)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return _JsonlPartition(self.path.open("wb"))
+
+
+class _FailPartition(StatelessSinkPartition[DecodeFailure]):
+    def write_batch(self, items: list[DecodeFailure]) -> None:
+        if items:
+            f = items[0]
+            msg = f"undecodable message {f.message.partition}@{f.message.offset}: {f.reason}"
+            raise InputError(msg)
+
+
+class FailOnBadInput(DynamicSink[DecodeFailure]):
+    """For replay from files: input that got past the file reader and still fails is fatal."""
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _FailPartition:
+        return _FailPartition()

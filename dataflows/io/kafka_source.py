@@ -1,0 +1,150 @@
+"""Kafka source for raw topics, owning the edges Bytewax's bundled one leaves open.
+
+- An unreachable broker is a clear error within seconds (the bundled source hangs).
+- ``until_end`` stops each partition at the end of what was retained when the run started.
+- Live, an idle partition emits ``IdleTick`` so the snap clock can follow the wall clock.
+- Each partition resumes from its own offset (the snapshot), so recovery needs no group.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from dataflows.signals.items import IdleTick, PartitionEnd
+from schemas.envelope import RawMessage
+from snapline.errors import BrokerError
+from snapline.kafka.clients import base_config, require_broker
+from snapline.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+Item = RawMessage | PartitionEnd | IdleTick
+CONSUME_BATCH = 500
+IDLE_POLL = timedelta(milliseconds=10)
+WATERMARK_TIMEOUT_S = 10.0
+
+
+def partition_name(topic: str, partition: int) -> str:
+    return f"{topic}#{partition}"
+
+
+class _KafkaPartition(StatefulSourcePartition[Item, int]):
+    def __init__(
+        self,
+        consumer: Consumer,
+        tp: TopicPartition,
+        role: str,
+        end_offset: int | None,
+        idle_tick: timedelta | None,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._consumer = consumer
+        self._role = role
+        self._name = partition_name(tp.topic, tp.partition)
+        self._next_offset = tp.offset if tp.offset >= 0 else 0
+        self._end = end_offset
+        self._idle_tick = idle_tick
+        self._now = now
+        self._awake: datetime | None = None
+        self._last_tick = now()
+        self._finished = False
+
+    def next_batch(self) -> list[Item]:
+        if self._finished:
+            raise StopIteration
+        if self._end is not None and self._next_offset >= self._end:
+            self._finished = True
+            return [PartitionEnd(self._name)]
+        msgs = self._consumer.consume(CONSUME_BATCH, 0)
+        out: list[Item] = []
+        for m in msgs:
+            err = m.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise KafkaException(err)
+            if self._end is not None and m.offset() >= self._end:
+                continue  # produced after the run started: not ours in until-end mode
+            out.append(
+                RawMessage(self._role, m.key(), m.value(), m.headers() or [], self._name, m.offset())
+            )
+            self._next_offset = m.offset() + 1
+        self._awake = None if msgs else self._now() + IDLE_POLL
+        if not out and self._idle_tick is not None and self._now() - self._last_tick >= self._idle_tick:
+            self._last_tick = self._now()
+            out.append(IdleTick(self._name))
+        return out
+
+    def next_awake(self) -> datetime | None:
+        return self._awake
+
+    def snapshot(self) -> int:
+        return self._next_offset
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+class KafkaRawSource(FixedPartitionedSource[Item, int]):
+    """Every partition of the given raw topics (role -> topic name)."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topics: dict[str, str],
+        until_end: bool = False,
+        idle_tick: timedelta | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.kafka = kafka
+        self.topics = topics
+        self.until_end = until_end
+        self.idle_tick = idle_tick
+        self.now = now
+        self._parts: tuple[str, ...] | None = None
+
+    @property
+    def partitions(self) -> tuple[str, ...]:
+        """All partitions, read from the broker once; fails fast if it cannot be reached."""
+        if self._parts is None:
+            meta = require_broker(self.kafka).list_topics(timeout=self.kafka.connect_timeout_s)
+            parts: list[str] = []
+            for topic in self.topics.values():
+                if topic not in meta.topics or meta.topics[topic].error is not None:
+                    msg = f"topic {topic} does not exist; create it with `snapline topics apply`"
+                    raise BrokerError(msg)
+                parts += [partition_name(topic, p) for p in sorted(meta.topics[topic].partitions)]
+            self._parts = tuple(parts)
+        return self._parts
+
+    def list_parts(self) -> list[str]:
+        return list(self.partitions)
+
+    def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _KafkaPartition:
+        topic, _, p = for_part.rpartition("#")
+        role = next(r for r, t in self.topics.items() if t == topic)
+        offset = OFFSET_BEGINNING if resume_state is None else resume_state
+        tp = TopicPartition(topic, int(p), offset)
+        consumer = Consumer(self._consumer_config())
+        consumer.assign([tp])  # assignment, not a group: offsets live in Bytewax snapshots
+        end = None
+        if self.until_end:
+            _, end = consumer.get_watermark_offsets(tp, timeout=WATERMARK_TIMEOUT_S)
+        return _KafkaPartition(consumer, tp, role, end, self.idle_tick, self.now)
+
+    def _consumer_config(self) -> dict[str, Any]:
+        return base_config(
+            self.kafka,
+            **{
+                "group.id": "snapline-signals-unused",  # required by librdkafka, never joined
+                "enable.auto.commit": False,
+                "enable.partition.eof": False,
+                "fetch.max.bytes": 16 * 1024 * 1024,
+                "queued.max.messages.kbytes": 256 * 1024,
+            },
+        )

@@ -1,0 +1,1 @@
+"""The signals dataflow: decode, sequence on event time, snap, per-level state, publish."""

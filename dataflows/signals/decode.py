@@ -1,0 +1,99 @@
+"""Raw DBN messages -> numpy batches, without copying the record bytes.
+
+Anything that does not decode becomes a ``DecodeFailure`` with the reason, so the flow can
+dead-letter it and go on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import ValidationError
+
+from dataflows.signals.items import BookBatch, Decoded, DecodeFailure, TradeBatch
+from schemas.dbn import (
+    F_LAST,
+    MBP10_NESTED_DTYPE,
+    RECORD_LAYOUTS,
+    TRADE_DTYPE,
+    UNDEF_PRICE,
+    with_ts_out,
+)
+from schemas.envelope import RawHeaders, RawMessage
+
+SCHEMA_BY_ROLE = {"es_mbp10": "dbn.mbp-10", "es_trades": "dbn.trades"}
+
+
+def decode(msg: RawMessage) -> Decoded:
+    try:
+        headers = RawHeaders.from_kafka(msg.headers)
+    except ValidationError as exc:
+        return DecodeFailure(msg, f"bad headers: {_first_error(exc)}")
+    expected = SCHEMA_BY_ROLE.get(msg.role)
+    if headers.schema_ != expected:
+        return DecodeFailure(msg, f"expected schema {expected} on {msg.role}, got {headers.schema_}")
+    if headers.encoding != "dbn":
+        return DecodeFailure(msg, f"expected dbn encoding, got {headers.encoding}")
+    dtype = MBP10_NESTED_DTYPE if msg.role == "es_mbp10" else TRADE_DTYPE
+    if headers.dbn_ts_out:
+        dtype = with_ts_out(dtype)
+    problem = _layout_problem(msg.value, dtype, headers)
+    if problem:
+        return DecodeFailure(msg, problem)
+    records = np.frombuffer(msg.value, dtype=dtype)
+    rtype = RECORD_LAYOUTS[expected.removeprefix("dbn.")][0]
+    if not (np.all(records["rtype"] == rtype) and np.all(records["length"].astype(np.int64) * 4 == dtype.itemsize)):
+        return DecodeFailure(msg, f"records of another type or length inside a {expected} message")
+    if np.unique(records["instrument_id"]).size != 1:
+        return DecodeFailure(msg, "a raw message must hold one instrument's records")
+    if msg.role == "es_mbp10":
+        return _book(msg.partition, records)
+    return _trades(msg.partition, records)
+
+
+def _layout_problem(value: bytes, dtype: np.dtype, headers: RawHeaders) -> str | None:
+    if not value or len(value) % dtype.itemsize:
+        return f"{len(value)} bytes is not a whole number of {dtype.itemsize}-byte records"
+    if len(value) // dtype.itemsize != headers.records:
+        return f"headers say {headers.records} records, value holds {len(value) // dtype.itemsize}"
+    return None
+
+
+def _prices(raw: np.ndarray) -> np.ndarray:
+    # Division by an exact power of ten keeps tick prices exact (4799.5, not 4799.500000001).
+    px = raw.astype(np.float64) / 1e9
+    px[raw == UNDEF_PRICE] = np.nan
+    return px
+
+
+def _book(partition: str, rec: np.ndarray) -> BookBatch:
+    ts = rec["ts_recv"].astype(np.int64)
+    last = (rec["flags"] & F_LAST) != 0  # mid-event books can look crossed: trust F_LAST only
+    lv = rec["levels"][last]
+    return BookBatch(
+        partition=partition,
+        instrument_id=int(rec["instrument_id"][0]),
+        ts_ns=ts[last],
+        bid_px=_prices(lv["bid_px"]),
+        bid_sz=lv["bid_sz"].astype(np.int64),
+        ask_px=_prices(lv["ask_px"]),
+        ask_sz=lv["ask_sz"].astype(np.int64),
+        max_ts_ns=int(ts.max()),
+    )
+
+
+def _trades(partition: str, rec: np.ndarray) -> TradeBatch:
+    side = rec["side"]
+    return TradeBatch(
+        partition=partition,
+        instrument_id=int(rec["instrument_id"][0]),
+        ts_ns=rec["ts_recv"].astype(np.int64),
+        price=_prices(rec["price"]),
+        size=rec["size"].astype(np.int64),
+        is_buy=side == b"B",
+        is_sell=side == b"A",
+    )
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"

@@ -1,0 +1,127 @@
+"""The signals dataflow, built by a factory: production passes Kafka I/O, replay and tests pass
+files or in-memory lists, and the steps between are the same code.
+
+    raw -> decode -> [failures -> dead letters]
+               \\-> market (one key: sequencing, snap clock, global + per-level book evidence)
+                     -> by level id -> level state (side, smoothing, call) -> stamp -> sink
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+
+import bytewax.operators as op
+from bytewax.dataflow import Dataflow
+from bytewax.inputs import Source
+from bytewax.operators import StatefulLogic
+from bytewax.outputs import Sink
+
+from dataflows.signals.decode import decode
+from dataflows.signals.items import (
+    DecodeFailure,
+    IdleTick,
+    LevelInput,
+    MarketInput,
+    PartitionEnd,
+    SinkRecord,
+)
+from dataflows.signals.level_step import LevelState, step
+from dataflows.signals.market import MarketConfig, MarketState
+from schemas.envelope import RawMessage
+from schemas.level_signal import LevelSignal
+
+MARKET_KEY = "ES"
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    market: MarketConfig
+    signals_topic: str = "levels.signals"
+    dlq_topics: dict[str, str] = field(default_factory=dict)  # role -> dead-letter topic
+    clock_ns: Callable[[], int] = time.time_ns
+
+
+class MarketLogic(StatefulLogic[MarketInput, LevelInput, MarketState]):
+    """Thin Bytewax wrapper over ``MarketState``."""
+
+    def __init__(self, state: MarketState) -> None:
+        self.state = state
+
+    def on_item(self, value: MarketInput) -> tuple[Iterable[LevelInput], bool]:
+        return self.state.add(value), StatefulLogic.RETAIN
+
+    def on_eof(self) -> tuple[Iterable[LevelInput], bool]:
+        return self.state.finish(), StatefulLogic.RETAIN
+
+    def snapshot(self) -> MarketState:
+        return copy.deepcopy(self.state)
+
+
+def build_flow(
+    source: Source[RawMessage | PartitionEnd | IdleTick],
+    sink: Sink[SinkRecord],
+    dead_letters: Sink[DecodeFailure] | Sink[SinkRecord],
+    cfg: FlowConfig,
+) -> Dataflow:
+    flow = Dataflow("signals")
+    raw = op.input("raw", flow, source)
+    decoded = op.map("decode", raw, _decode_item)
+    split = op.branch("split_bad", decoded, lambda x: not isinstance(x, DecodeFailure))
+    failures = split.falses
+    if cfg.dlq_topics:
+        failures = op.map("dead_letter", failures, partial(_dead_letter, cfg.dlq_topics, cfg.clock_ns))
+    op.output("dead_letters", failures, dead_letters)
+
+    keyed = op.key_on("one_market", split.trues, lambda _: MARKET_KEY)
+    builder = partial(_market_logic, cfg)
+    inputs = op.key_rm("unkey", op.stateful("market", keyed, builder))
+    by_level = op.key_on("by_level", inputs, lambda li: li.level.level_id)
+    signals = op.stateful_map("level", by_level, partial(_level, cfg))
+    records = op.map("publish", signals, partial(_publish, cfg.signals_topic, cfg.clock_ns))
+    op.output("signals", records, sink)
+    return flow
+
+
+def _decode_item(item: RawMessage | PartitionEnd | IdleTick) -> object:
+    return decode(item) if isinstance(item, RawMessage) else item
+
+
+def _market_logic(cfg: FlowConfig, resume: MarketState | None) -> MarketLogic:
+    return MarketLogic(resume or MarketState(cfg.market, cfg.clock_ns))
+
+
+def _level(
+    cfg: FlowConfig, state: LevelState | None, inp: LevelInput
+) -> tuple[LevelState, LevelSignal]:
+    return step(state, inp, cfg.market.physics)
+
+
+def _publish(
+    topic: str, clock_ns: Callable[[], int], kv: tuple[str, LevelSignal]
+) -> SinkRecord:
+    level_id, signal = kv
+    stamped = signal.model_copy(update={"ts_publish_ns": clock_ns()})
+    return SinkRecord(
+        topic,
+        level_id.encode(),
+        stamped.model_dump_json().encode(),
+        signal.ts_event_ns,
+        group_size=signal.snap_levels,
+    )
+
+
+def _dead_letter(
+    dlq_topics: dict[str, str], clock_ns: Callable[[], int], failure: DecodeFailure
+) -> SinkRecord:
+    m = failure.message
+    headers = [
+        *m.headers,
+        ("dlq.reason", failure.reason.encode()),
+        ("dlq.source", m.partition.encode()),
+        ("dlq.offset", str(m.offset).encode()),
+    ]
+    return SinkRecord(dlq_topics[m.role], m.key, m.value, clock_ns(), headers)

@@ -1,0 +1,251 @@
+"""Global market state: event-time sequencing, the snap clock, and per-snap evidence.
+
+Inputs arrive per partition in time order, but partitions interleave arbitrarily. A snap at
+time T is emitted only once every partition has moved past T (its watermark), so the output
+depends on the data alone, never on arrival order: Kafka and file replay agree byte for byte.
+Live, a partition's watermark also follows the wall clock minus an allowed lateness, so a
+quiet market still snaps; events later than that are counted and land in the next snap.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dataflows.signals.items import (
+    BookBatch,
+    LevelInput,
+    MarketInput,
+    PartitionEnd,
+    SnapContext,
+    TradeBatch,
+)
+from physics.book import Book, at, side_evidence
+from physics.config import PhysicsConfig
+from physics.levels import active_levels
+from physics.tape import TapeWindow, velocity, window_volumes
+
+NEVER = -(2**63)
+FOREVER = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class MarketConfig:
+    physics: PhysicsConfig
+    partitions: tuple[str, ...]  # every input partition whose watermark gates the snap
+    explicit_levels: tuple[float, ...] = ()
+    instrument_id: int | None = None  # None: the first ES instrument seen
+    live: bool = False
+    lateness_ms: int = 250  # live: how long a quiet partition may hold back the snap
+
+
+@dataclass(slots=True)
+class Counters:
+    late_records: int = 0
+    other_instrument_records: int = 0
+    snaps_without_spot: int = 0
+
+
+@dataclass(slots=True)
+class _Column:
+    """Time-ordered rows of one stream, appended in batches and consolidated on demand."""
+
+    ts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    cols: dict[str, np.ndarray] = field(default_factory=dict)
+    pending: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    def append(self, ts: np.ndarray, **cols: np.ndarray) -> None:
+        self.pending.append({"ts": ts, **cols})
+
+    def consolidate(self) -> int:
+        """Merge pending batches; returns how many rows arrived out of time order."""
+        if not self.pending:
+            return 0
+        parts = [{"ts": self.ts, **self.cols}, *self.pending] if self.cols else self.pending
+        merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        self.pending = []
+        late = int(np.count_nonzero(np.diff(merged["ts"]) < 0))
+        if late:
+            order = np.argsort(merged["ts"], kind="stable")
+            merged = {k: v[order] for k, v in merged.items()}
+        self.ts = merged.pop("ts")
+        self.cols = merged
+        return late
+
+    def drop_before(self, i: int) -> None:
+        if i > 0:
+            self.ts = self.ts[i:]
+            self.cols = {k: v[i:] for k, v in self.cols.items()}
+
+
+class MarketState:
+    """Everything global the signals need; ``add`` returns the level inputs now due."""
+
+    def __init__(self, cfg: MarketConfig, clock_ns: Callable[[], int]) -> None:
+        self.cfg = cfg
+        self.clock_ns = clock_ns
+        self.watermark_ns = dict.fromkeys(cfg.partitions, NEVER)
+        self.ended: set[str] = set()
+        self.instrument_id = cfg.instrument_id
+        self.book = _Column()
+        self.trades = _Column()
+        self.max_ts_ns = NEVER
+        self.next_snap_ns: int | None = None
+        self.spots: deque[tuple[int, float]] = deque()
+        self.anchor: tuple[int, int] | None = None  # (max event ts, wall clock when seen)
+        self.counters = Counters()
+
+    # -- input ----------------------------------------------------------------------------
+    def add(self, item: MarketInput) -> list[LevelInput]:
+        if isinstance(item, PartitionEnd):
+            self.ended.add(item.partition)
+        elif isinstance(item, BookBatch):
+            self._advance(item.partition, item.max_ts_ns)
+            if self._wanted(item.instrument_id, len(item.ts_ns)):
+                self.book.append(
+                    item.ts_ns, bid_px=item.bid_px, bid_sz=item.bid_sz,
+                    ask_px=item.ask_px, ask_sz=item.ask_sz,
+                )  # fmt: skip
+        elif isinstance(item, TradeBatch):
+            self._advance(item.partition, item.max_ts_ns)
+            if self._wanted(item.instrument_id, len(item.ts_ns)):
+                self.trades.append(
+                    item.ts_ns, size=item.size, is_buy=item.is_buy, is_sell=item.is_sell
+                )
+        return self._emit_due(self._watermark())
+
+    def finish(self) -> list[LevelInput]:
+        """Every input has ended: emit the snaps that cover the last events."""
+        return self._emit_due(FOREVER)
+
+    def _advance(self, partition: str, ts_ns: int) -> None:
+        self.watermark_ns[partition] = max(self.watermark_ns.get(partition, NEVER), ts_ns)
+        if ts_ns > self.max_ts_ns:
+            self.max_ts_ns = ts_ns
+            if self.cfg.live:
+                self.anchor = (ts_ns, self.clock_ns())
+
+    def _wanted(self, instrument_id: int, n: int) -> bool:
+        if self.instrument_id is None:
+            self.instrument_id = instrument_id
+        if instrument_id != self.instrument_id:
+            self.counters.other_instrument_records += n
+            return False
+        return True
+
+    def _watermark(self) -> int:
+        floor = NEVER
+        if self.anchor is not None:
+            # Live: the event clock runs on with the wall clock since the newest event, so
+            # a quiet partition cannot hold the snap back by more than the allowed lateness.
+            ts, wall = self.anchor
+            floor = ts + (self.clock_ns() - wall) - self.cfg.lateness_ms * 1_000_000
+        marks = [
+            FOREVER if p in self.ended else max(wm, floor) for p, wm in self.watermark_ns.items()
+        ]
+        return min(marks, default=FOREVER)
+
+    # -- snaps ----------------------------------------------------------------------------
+    def _emit_due(self, watermark_ns: int) -> list[LevelInput]:
+        late = self.book.consolidate() + self.trades.consolidate()
+        self.counters.late_records += late
+        if self.book.ts.size == 0:
+            return []
+        snap = self.cfg.physics.snap_ns
+        if self.next_snap_ns is None:
+            self.next_snap_ns = _ceil_to(int(self.book.ts[0]), snap)
+        bound = self.max_ts_ns + snap if watermark_ns == FOREVER else watermark_ns
+        gap_ns = int(self.cfg.physics.max_book_gap_s * 1e9)
+        out: list[LevelInput] = []
+        while self.next_snap_ns < bound:
+            t = self.next_snap_ns
+            idx = int(np.searchsorted(self.book.ts, t, side="right")) - 1
+            if idx >= 0 and t - int(self.book.ts[idx]) <= gap_ns:
+                out += self._snap(t, idx)
+            elif idx + 1 < self.book.ts.size:  # silent book: skip ahead to its next update
+                self.next_snap_ns = _ceil_to(int(self.book.ts[idx + 1]), snap)
+                continue
+            else:
+                break
+            self.next_snap_ns = t + snap
+        self._trim()
+        return out
+
+    def _snap(self, t: int, idx: int) -> list[LevelInput]:
+        c = self.book.cols
+        book = Book(c["bid_px"][idx], c["bid_sz"][idx], c["ask_px"][idx], c["ask_sz"][idx])
+        mid = book.mid()
+        if mid is None:
+            self.counters.snaps_without_spot += 1
+            return []
+        p = self.cfg.physics
+        ratio = p.es_spy_ratio
+        spot = mid / ratio
+        levels = active_levels(spot, self.cfg.explicit_levels, p)
+        ctx = SnapContext(
+            ts_ns=t,
+            ratio=ratio,
+            spot=spot,
+            book=book,
+            tape=self._tape(t),
+            velocity=self._velocity(t, spot),
+            book_age_ms=(t - int(self.book.ts[idx])) / 1e6,
+            last_trade_age_ms=self._last_trade_age_ms(t),
+            n_levels=len(levels),
+        )
+        level_es = np.array([lv.price for lv in levels]) * ratio
+        half_band = p.band_ticks * p.es_tick
+        bids = side_evidence(book.bid_px, book.bid_sz, level_es, half_band, bids=True)
+        asks = side_evidence(book.ask_px, book.ask_sz, level_es, half_band, bids=False)
+        return [LevelInput(lv, ctx, at(bids, i), at(asks, i)) for i, lv in enumerate(levels)]
+
+    def _tape(self, t: int) -> TapeWindow:
+        c = self.trades.cols
+        window_ns = int(self.cfg.physics.tape_window_s * 1e9)
+        if not c:
+            return window_volumes(*_EMPTY_TRADES, end_ns=t, window_ns=window_ns)
+        return window_volumes(
+            self.trades.ts, c["size"], c["is_buy"], c["is_sell"], end_ns=t, window_ns=window_ns
+        )
+
+    def _velocity(self, t: int, spot: float) -> float | None:
+        horizon = t - int(self.cfg.physics.tape_window_s * 1e9)
+        while self.spots and self.spots[0][0] < horizon:
+            self.spots.popleft()
+        then = self.spots[0] if self.spots else None
+        self.spots.append((t, spot))
+        if then is None:
+            return None
+        return velocity(then[1], spot, (t - then[0]) / 1e9)
+
+    def _last_trade_age_ms(self, t: int) -> float | None:
+        i = int(np.searchsorted(self.trades.ts, t, side="right")) - 1
+        return None if i < 0 else (t - int(self.trades.ts[i])) / 1e6
+
+    def _trim(self) -> None:
+        """Forget what no future snap can need: old books and trades outside the window."""
+        if self.next_snap_ns is None:
+            return
+        done = self.next_snap_ns - self.cfg.physics.snap_ns
+        keep_book = int(np.searchsorted(self.book.ts, done, side="right")) - 1
+        self.book.drop_before(keep_book)
+        horizon = done - int(self.cfg.physics.tape_window_s * 1e9)
+        first_in_window = int(np.searchsorted(self.trades.ts, horizon, side="right"))
+        last_done = int(np.searchsorted(self.trades.ts, done, side="right")) - 1
+        # keep the last trade already snapped too: it dates "last trade age" in later snaps
+        self.trades.drop_before(min(first_in_window, max(last_done, 0)))
+
+
+def _ceil_to(ts_ns: int, step_ns: int) -> int:
+    return -(-ts_ns // step_ns) * step_ns
+
+
+_EMPTY_TRADES = (
+    np.empty(0, np.int64),
+    np.empty(0, np.int64),
+    np.empty(0, bool),
+    np.empty(0, bool),
+)

@@ -1,0 +1,41 @@
+"""Every physics constant in one typed, frozen config (DESIGN §5). Nothing is fitted."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class PhysicsConfig(BaseModel):
+    """Mechanical constants of the engine; units are in the names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    snap_ms: int = Field(default=100, ge=100, le=250, description="publish grid, event time")
+    es_spy_ratio: float = Field(default=10.0, gt=0, description="ES price / SPY price")
+    es_tick: float = Field(default=0.25, gt=0, description="ES minimum price increment, $")
+    band_ticks: int = Field(default=4, ge=0, description="barrier band half-width, ES ticks")
+    round_step_spy: float = Field(default=1.0, gt=0, description="spacing of round levels, $")
+    activation_distance_spy: float = Field(
+        default=1.0, gt=0, description="levels within this distance of spot publish, $"
+    )
+    tape_window_s: float = Field(default=5.0, gt=0, description="tape aggression window")
+    max_book_gap_s: float = Field(
+        default=60.0, gt=0, description="no snaps after the book has been silent this long"
+    )
+    smoothing_half_life_s: float = Field(default=1.0, gt=0, description="EWMA half-life")
+    signal_enter: float = Field(default=0.35, gt=0, le=1, description="|smoothed| to call")
+    signal_exit: float = Field(default=0.20, ge=0, le=1, description="|smoothed| to drop a call")
+
+    @model_validator(mode="after")
+    def _hysteresis_is_ordered(self) -> PhysicsConfig:
+        if self.signal_exit > self.signal_enter:
+            msg = (
+                f"signal_exit ({self.signal_exit}) must not exceed "
+                f"signal_enter ({self.signal_enter})"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def snap_ns(self) -> int:
+        return self.snap_ms * 1_000_000

@@ -1,0 +1,50 @@
+"""Which SPY levels are tracked at a given spot, and their identities.
+
+A level is identified by its price in cents, so the same price from two sources (an explicit
+level that is also a round number) is one level with both kinds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from physics.config import PhysicsConfig
+
+KIND_EXPLICIT = "explicit"
+KIND_ROUND = "round"
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    level_id: str
+    price: float
+    kinds: tuple[str, ...]
+
+
+def level_id(price: float) -> str:
+    """Stable identity of a SPY price level: its value in cents, e.g. ``480.00``."""
+    return f"{round(price, 2):.2f}"
+
+
+def round_levels(spot: float, step: float, distance: float) -> list[float]:
+    """Multiples of ``step`` within ``distance`` of ``spot``, ascending."""
+    lo = math.ceil((spot - distance) / step - 1e-9)
+    hi = math.floor((spot + distance) / step + 1e-9)
+    return [round(k * step, 2) for k in range(lo, hi + 1)]
+
+
+def active_levels(spot: float, explicit: Iterable[float], cfg: PhysicsConfig) -> list[Level]:
+    """Explicit levels (always) merged with round levels near spot, sorted by level id."""
+    kinds: dict[str, set[str]] = {}
+    prices: dict[str, float] = {}
+    sources = [(p, KIND_EXPLICIT) for p in explicit] + [
+        (p, KIND_ROUND)
+        for p in round_levels(spot, cfg.round_step_spy, cfg.activation_distance_spy)
+    ]
+    for price, kind in sources:
+        lid = level_id(price)
+        prices[lid] = round(price, 2)
+        kinds.setdefault(lid, set()).add(kind)
+    return [Level(lid, prices[lid], tuple(sorted(kinds[lid]))) for lid in sorted(kinds)]

@@ -1,0 +1,42 @@
+"""Trade-tape aggregates over an event-time window (DBN side 'B' = buyer aggressed, 'A' = seller)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True, slots=True)
+class TapeWindow:
+    buy_volume: int
+    sell_volume: int
+
+    @property
+    def ofi(self) -> float | None:
+        """Aggressor imbalance ``(Vb - Vs) / (Vb + Vs)``; None when nothing traded."""
+        total = self.buy_volume + self.sell_volume
+        return None if total == 0 else (self.buy_volume - self.sell_volume) / total
+
+
+def window_volumes(
+    ts_ns: npt.NDArray[np.int64],
+    size: npt.NDArray[np.int64],
+    is_buy: npt.NDArray[np.bool_],
+    is_sell: npt.NDArray[np.bool_],
+    end_ns: int,
+    window_ns: int,
+) -> TapeWindow:
+    """Aggressor volumes of trades with ``end - window < ts <= end`` (ts ascending)."""
+    lo = int(np.searchsorted(ts_ns, end_ns - window_ns, side="right"))
+    hi = int(np.searchsorted(ts_ns, end_ns, side="right"))
+    sl = slice(lo, hi)
+    return TapeWindow(int(size[sl][is_buy[sl]].sum()), int(size[sl][is_sell[sl]].sum()))
+
+
+def velocity(spot_then: float | None, spot_now: float | None, dt_s: float) -> float | None:
+    """Spot change per second; None without two prices or a positive interval."""
+    if spot_then is None or spot_now is None or dt_s <= 0:
+        return None
+    return (spot_now - spot_then) / dt_s

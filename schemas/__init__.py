@@ -1,0 +1,1 @@
+"""Wire contracts: DBN record layouts, raw-message headers, and the LevelSignal product."""

@@ -1,0 +1,29 @@
+"""Generate the published JSON Schemas from the pydantic models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from schemas.level_signal import LEVEL_SIGNAL_VERSION, LevelSignal
+
+PUBLISHED: dict[str, type[BaseModel]] = {"level_signal.schema.json": LevelSignal}
+
+
+def schema_text(model: type[BaseModel]) -> str:
+    schema = model.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://snapline.dev/schemas/level_signal/v{LEVEL_SIGNAL_VERSION}"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def write_schemas(out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in PUBLISHED.items():
+        path = out_dir / name
+        path.write_text(schema_text(model))
+        written.append(path)
+    return written

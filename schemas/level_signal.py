@@ -1,0 +1,93 @@
+"""LevelSignal: the product, one JSON object per active level per snap (DESIGN §6).
+
+Never rename a field without bumping ``LEVEL_SIGNAL_VERSION``; adding optional fields is free.
+Evidence that was not observed is ``null``, never a fake zero.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LEVEL_SIGNAL_VERSION = 1
+
+Side = Literal["support", "resistance"]
+Call = Literal["BREAK", "BOUNCE", "NEUTRAL", "ABSTAIN"]
+BarrierState = Literal["VACUUM", "WALL", "ABSORPTION", "WEAK", "NEUTRAL", "UNOBSERVED"]
+FuelRegime = Literal["AMPLIFY", "DAMPEN", "NEUTRAL", "MISSING"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Barrier(_Model):
+    """Liquidity defending the level in ES MBP-10, within the band (sizes in contracts)."""
+
+    state: BarrierState
+    score: float | None = Field(description="[-1, 1], positive favours BREAK; null if unscored")
+    observable: bool = Field(description="the level lies inside the visible MBP-10 ladder")
+    depth: int = Field(ge=0, description="defending size in band now")
+    added: int = Field(ge=0)
+    cancelled: int = Field(ge=0)
+    filled: int = Field(ge=0)
+    defending_price: float | None = Field(description="defending quote nearest the level, SPY $")
+    defending_size: int | None = Field(ge=0)
+    pull_ratio: float | None = None
+    time_to_clear_s: float | None = None
+
+
+class Tape(_Model):
+    """ES trade aggression over the tape window."""
+
+    score: float | None
+    ofi: float | None = Field(description="(buy - sell) / (buy + sell); null when nothing traded")
+    buy_volume: int = Field(ge=0)
+    sell_volume: int = Field(ge=0)
+    velocity: float | None = Field(description="spot change, SPY $ per second")
+
+
+class Fuel(_Model):
+    """Dealer gamma near the level from SPY options; MISSING without an options feed."""
+
+    score: float | None
+    regime: FuelRegime
+    gex_near_level: float | None
+    gex_band: tuple[float, float] | None = None
+
+
+class Health(_Model):
+    """Age of each input at the snap; large ages mean stale evidence."""
+
+    book_age_ms: float | None
+    last_trade_age_ms: float | None
+    greeks_as_of_ns: int | None = None
+
+
+class LevelSignal(_Model):
+    schema_version: int = LEVEL_SIGNAL_VERSION
+    ts_event_ns: int = Field(description="the snap time (event time), Unix ns UTC")
+    ts_publish_ns: int = Field(description="wall-clock time the signal left the dataflow")
+    snap_seq: int = Field(ge=0, description="snaps this level has published, from 0")
+    snap_levels: int = Field(
+        ge=1, description="levels published for this snap: a consumer has the whole snap when it holds this many"
+    )
+    level_id: str
+    level_price: float = Field(description="SPY $")
+    level_kinds: list[str]
+    side: Side
+    spot: float = Field(description="SPY $ (ES mid / ratio)")
+    distance: float = Field(ge=0, description="|spot - level_price|, SPY $")
+    ratio: float = Field(description="ES / SPY ratio used for this snap")
+    best_bid: float | None = Field(description="ES best bid in SPY $")
+    best_ask: float | None = Field(description="ES best ask in SPY $")
+    barrier: Barrier
+    tape: Tape
+    fuel: Fuel
+    break_score_raw: float
+    break_score: float = Field(description="smoothed (EWMA) break score in [-1, 1]")
+    signal: Call
+    confidence: float = Field(ge=0, le=1)
+    reason: str
+    health: Health

@@ -1,0 +1,3 @@
+from snapline.cli import main
+
+main()

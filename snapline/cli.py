@@ -1,0 +1,207 @@
+"""The ``snapline`` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from physics.config import PhysicsConfig
+from snapline.errors import SnaplineError
+from snapline.settings import Settings
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
+)
+broker_app = typer.Typer(no_args_is_help=True, help="The local single-node Kafka (KRaft).")
+topics_app = typer.Typer(no_args_is_help=True, help="Topics as code (redpanda/topics.yaml).")
+ingest_app = typer.Typer(no_args_is_help=True, help="Bring vendor data into the raw topics.")
+run_app = typer.Typer(no_args_is_help=True, help="Run a dataflow against the broker.")
+schema_app = typer.Typer(no_args_is_help=True, help="Published JSON Schemas.")
+app.add_typer(broker_app, name="broker")
+app.add_typer(topics_app, name="topics")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(run_app, name="run")
+app.add_typer(schema_app, name="schema")
+
+LevelOpt = Annotated[
+    list[float] | None, typer.Option("--level", help="SPY level to track (repeatable)")
+]
+RatioOpt = Annotated[float | None, typer.Option("--es-spy-ratio", help="ES/SPY ratio [10.0]")]
+SnapOpt = Annotated[int | None, typer.Option("--snap-ms", help="snap grid, ms (100-250) [100]")]
+
+
+def settings_with(
+    levels: list[float] | None = None, ratio: float | None = None, snap_ms: int | None = None
+) -> Settings:
+    """Settings from the environment, with command-line options on top (validated)."""
+    base = Settings()
+    physics = base.physics.model_dump()
+    if ratio is not None:
+        physics["es_spy_ratio"] = ratio
+    if snap_ms is not None:
+        physics["snap_ms"] = snap_ms
+    update: dict[str, object] = {"physics": PhysicsConfig.model_validate(physics)}
+    if levels:
+        update["levels"] = [*base.levels, *levels]
+    return base.model_copy(update=update)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except SnaplineError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+
+
+# -- broker -------------------------------------------------------------------------------
+@broker_app.command("start")
+def broker_start() -> None:
+    """Start the local broker (resolving its jars with mvn on first use)."""
+    from snapline.broker.manager import LocalBroker
+
+    typer.echo(LocalBroker(Settings().broker).start())
+
+
+@broker_app.command("stop")
+def broker_stop() -> None:
+    from snapline.broker.manager import LocalBroker
+
+    typer.echo(LocalBroker(Settings().broker).stop())
+
+
+@broker_app.command("status")
+def broker_status() -> None:
+    from snapline.broker.manager import LocalBroker
+
+    typer.echo(LocalBroker(Settings().broker).status())
+
+
+# -- topics -------------------------------------------------------------------------------
+@topics_app.command("apply")
+def topics_apply() -> None:
+    """Create or align every topic in the definition (idempotent)."""
+    from snapline.kafka.catalog import TopicCatalog
+    from snapline.kafka.clients import require_broker
+    from snapline.kafka.topics import apply_topics
+
+    s = Settings()
+    changes = apply_topics(require_broker(s.kafka), TopicCatalog.from_settings(s))
+    typer.echo("\n".join(changes) if changes else "topics already match the definition")
+
+
+@topics_app.command("rpk")
+def topics_rpk() -> None:
+    """Print the definition as rpk commands, for Redpanda."""
+    from snapline.kafka.catalog import TopicCatalog
+
+    typer.echo(TopicCatalog.from_settings(Settings()).rpk_script(), nl=False)
+
+
+# -- schema -------------------------------------------------------------------------------
+@schema_app.command("export")
+def schema_export(
+    out_dir: Annotated[Path, typer.Option(help="where to write")] = Path("schemas"),
+) -> None:
+    """Write the LevelSignal JSON Schema (generated from the pydantic model)."""
+    from schemas.export import write_schemas
+
+    for path in write_schemas(out_dir):
+        typer.echo(f"wrote {path}")
+
+
+# -- ingest -------------------------------------------------------------------------------
+@ingest_app.command("dbn")
+def ingest_dbn(
+    files: Annotated[list[Path], typer.Argument(help=".dbn or .dbn.zst files")],
+    pace: Annotated[str, typer.Option(help="realtime, max, or N× (e.g. 10x)")] = "max",
+) -> None:
+    """Produce DBN records unchanged into the raw ES topics."""
+    from connectors.databento.ingest import ingest_files
+    from connectors.pacing import Pace, Pacer
+    from snapline.kafka.catalog import TopicCatalog
+    from snapline.kafka.clients import require_broker
+    from snapline.kafka.producer import TrackedProducer
+
+    s = Settings()
+    pacer = Pacer(Pace.parse(pace))
+    require_broker(s.kafka)
+    report = ingest_files(
+        files, TrackedProducer(s.kafka), TopicCatalog.from_settings(s), pacer, s.produce_batch_records
+    )
+    typer.echo(report.describe())
+
+
+# -- dataflows ----------------------------------------------------------------------------
+@run_app.command("signals")
+def run_signals(
+    until_end: Annotated[
+        bool, typer.Option("--until-end", help="stop once the retained raw data is consumed")
+    ] = False,
+    level: LevelOpt = None,
+    es_spy_ratio: RatioOpt = None,
+    snap_ms: SnapOpt = None,
+) -> None:
+    """Raw ES topics -> LevelSignals on the signals topic (tails unless --until-end)."""
+    from dataflows.signals.main import kafka_flow, run
+
+    run(kafka_flow(settings_with(level, es_spy_ratio, snap_ms), until_end=until_end))
+
+
+@app.command("replay")
+def replay(
+    dbn: Annotated[list[Path], typer.Option("--dbn", help="DBN file (repeatable)")],
+    out: Annotated[Path, typer.Option("--out", help="JSON-lines output")],
+    level: LevelOpt = None,
+    es_spy_ratio: RatioOpt = None,
+    snap_ms: SnapOpt = None,
+) -> None:
+    """In-process replay, no broker: the same dataflow, LevelSignals to a JSON-lines file."""
+    from connectors.databento.dbn_file import open_dbn
+    from dataflows.signals.main import replay_flow, run
+
+    for path in dbn:
+        open_dbn(path)  # fail on a missing or unreadable file before the dataflow starts
+    run(replay_flow(settings_with(level, es_spy_ratio, snap_ms), dbn, out))
+    typer.echo(f"wrote {out}")
+
+
+# -- bridge and demo ----------------------------------------------------------------------
+@app.command("bridge")
+def bridge(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    from_beginning: Annotated[bool, typer.Option(help="replay retained signals first")] = False,
+) -> None:
+    """Serve the signals topic to WebSocket clients at ws://HOST:PORT/ws."""
+    import uvicorn
+
+    from bridge.app import create_app
+    from bridge.consumer import SignalsConsumer
+    from snapline.kafka.catalog import TopicCatalog
+    from snapline.kafka.clients import require_broker
+
+    s = Settings()
+    require_broker(s.kafka)
+    topic = TopicCatalog.from_settings(s).name("signals")
+    consumer = SignalsConsumer(s.kafka, topic, lambda k, v: None, from_beginning)
+    uvicorn.run(create_app(consumer), host=host, port=port, log_level="warning")
+
+
+@app.command("demo")
+def demo(
+    pace: Annotated[str, typer.Option(help="sample replay pace")] = "20x",
+    port: int = 8765,
+    exit_when_done: Annotated[
+        bool, typer.Option(help="stop once the sample is replayed and its signals published")
+    ] = False,
+) -> None:
+    """Run everything locally on a bundled sample: broker, topics, dataflow, bridge, ingest."""
+    from snapline.demo import run_demo
+
+    run_demo(pace, port, exit_when_done)

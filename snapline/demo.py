@@ -1,0 +1,119 @@
+"""``snapline demo``: the whole pipeline on this machine, on a bundled sample session.
+
+broker (started if absent) -> topics (fresh ``demo.`` set) -> dataflow (subprocess, tailing)
+-> bridge (subprocess) -> ingest of the sample at the chosen pace (this process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import typer
+
+from connectors.databento.ingest import ingest_files
+from connectors.pacing import Pace, Pacer
+from snapline.broker.manager import LocalBroker
+from snapline.errors import SnaplineError
+from snapline.kafka.catalog import TopicCatalog
+from snapline.kafka.clients import require_broker
+from snapline.kafka.producer import TrackedProducer
+from snapline.kafka.topics import apply_topics, delete_topics
+from snapline.settings import Settings
+
+DEMO_PREFIX = "demo."
+DEMO_LEVELS = "[480.5]"  # an explicit level inside the sample's range, beside the round ones
+SAMPLE = (
+    "derived_esh4-glbx-mdp3-20231225.mbp-10.dbn.zst",
+    "derived_esh4-glbx-mdp3-20231225.trades.dbn.zst",
+)
+SETTLE_S = 3.0
+
+
+def sample_files() -> list[Path]:
+    root = resources.files("snapline.samples")
+    return [Path(str(root / name)) for name in SAMPLE]
+
+
+def run_demo(pace: str, port: int, exit_when_done: bool) -> None:
+    base = Settings()
+    pacer = Pacer(Pace.parse(pace))
+    broker = LocalBroker(base.broker)
+    if base.kafka.bootstrap_servers == broker.bootstrap and not broker.is_ready():
+        typer.echo(broker.start())
+    env = {**os.environ, "SNAPLINE_TOPIC_PREFIX": DEMO_PREFIX, "SNAPLINE_LEVELS": DEMO_LEVELS}
+    settings = base.model_copy(update={"topic_prefix": DEMO_PREFIX})
+    catalog = TopicCatalog.from_settings(settings)
+    _fresh_topics(settings, catalog)
+    with _process("dataflow", ["run", "signals"], env), _process(
+        "bridge", ["bridge", "--port", str(port)], env
+    ):
+        _wait_http(f"http://127.0.0.1:{port}/healthz")
+        typer.echo(f"signals: ws://127.0.0.1:{port}/ws   (topic {catalog.name('signals')})")
+        typer.echo(f"replaying the bundled ES sample at {pace} ...")
+        report = ingest_files(
+            sample_files(), TrackedProducer(settings.kafka), catalog, pacer, settings.produce_batch_records
+        )
+        typer.echo(f"sample replayed: {report.describe()}")
+        if exit_when_done:
+            time.sleep(SETTLE_S)
+            return
+        typer.echo("Ctrl-C to stop (the broker keeps running: `snapline broker stop`)")
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()
+
+
+def _fresh_topics(settings: Settings, catalog: TopicCatalog) -> None:
+    admin = require_broker(settings.kafka)
+    existing = set(admin.list_topics(timeout=10).topics)
+    old = [s.name for s in catalog.specs if s.name in existing]
+    if old:
+        delete_topics(admin, old)
+        deadline = time.monotonic() + 30
+        while old and time.monotonic() < deadline:
+            time.sleep(0.5)
+            old = [n for n in old if n in admin.list_topics(timeout=10).topics]
+    for _ in range(20):  # deletion is asynchronous in the controller: retry until creatable
+        try:
+            apply_topics(admin, catalog)
+            return
+        except SnaplineError:
+            time.sleep(0.5)
+    apply_topics(admin, catalog)
+
+
+@contextlib.contextmanager
+def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen([sys.executable, "-m", "snapline", *args], env=env)
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.returncode not in (0, -signal.SIGINT, 130, 1):
+            typer.echo(f"{name} exited with code {proc.returncode}", err=True)
+
+
+def _wait_http(url: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, urllib.error.URLError):
+            with urllib.request.urlopen(url, timeout=1.0) as resp:  # noqa: S310 (loopback URL we built)
+                if resp.status == 200:
+                    return
+        time.sleep(0.2)
+    msg = f"{url} did not answer within {timeout_s:g} s"
+    raise SnaplineError(msg)

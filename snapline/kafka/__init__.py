@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by connectors, dataflows and the bridge: one place for client setup."""
