@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity, not value: clients live in a set
 class Client:
     queue: asyncio.Queue[str]
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)

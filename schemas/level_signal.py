@@ -19,7 +19,10 @@ FuelRegime = Literal["AMPLIFY", "DAMPEN", "NEUTRAL", "MISSING"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Every field is always serialised, so the published schema lists them all as required.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_serialization_defaults_required=True
+    )
 
 
 class Barrier(_Model):
@@ -66,6 +69,8 @@ class Health(_Model):
 
 
 class LevelSignal(_Model):
+    """One level at one snap: the call, its evidence, and how fresh that evidence is."""
+
     schema_version: int = LEVEL_SIGNAL_VERSION
     ts_event_ns: int = Field(description="the snap time (event time), Unix ns UTC")
     ts_publish_ns: int = Field(description="wall-clock time the signal left the dataflow")

@@ -1,0 +1,54 @@
+"""Shared fixtures. Broker tests use the real local Kafka, started here if it is not running."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from snapline.broker.manager import LocalBroker
+from snapline.kafka.catalog import TopicCatalog
+from snapline.kafka.clients import require_broker
+from snapline.kafka.topics import apply_topics, delete_topics
+from snapline.settings import Settings
+
+DATA = Path(__file__).parent / "data"
+SAMPLES = Path(__file__).parent.parent / "snapline" / "samples"
+ESH4_MBP10 = SAMPLES / "derived_esh4-glbx-mdp3-20231225.mbp-10.dbn.zst"
+ESH4_TRADES = SAMPLES / "derived_esh4-glbx-mdp3-20231225.trades.dbn.zst"
+ESM4_MBP10 = DATA / "derived_esm4-glbx-mdp3-20240508T000000-000002.mbp-10.dbn.zst"
+ESM4_TRADES = DATA / "derived_esm4-glbx-mdp3-20240508T000000-000002.trades.dbn.zst"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start from a cleared snapline environment."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("SNAPLINE_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[LocalBroker]:
+    local = LocalBroker(Settings().broker)
+    started = not local.is_ready()
+    if started:
+        local.start()
+    yield local
+    if started:
+        local.stop()
+
+
+@pytest.fixture
+def settings(broker: LocalBroker) -> Iterator[Settings]:
+    """Settings whose topics are this test's own (uuid prefix), created and deleted here."""
+    s = Settings(topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
+    catalog = TopicCatalog.from_settings(s)
+    admin = require_broker(s.kafka)
+    apply_topics(admin, catalog)
+    yield s
+    delete_topics(admin, [spec.name for spec in catalog.specs])

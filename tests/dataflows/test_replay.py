@@ -1,0 +1,81 @@
+"""In-process replay over the real-format ESH4 sample, checked against an independent decode."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import databento as db
+import numpy as np
+import pytest
+
+from dataflows.signals.main import replay_flow, run
+from snapline.settings import Settings
+from tests.conftest import ESH4_MBP10, ESH4_TRADES
+
+LEVEL = 480.5  # inside the sample's range: observable on both sides at times
+
+
+def replay(out: Path) -> list[dict]:
+    run(replay_flow(Settings(levels=[LEVEL]), [ESH4_MBP10, ESH4_TRADES], out))
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def signals(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    return replay(tmp_path_factory.mktemp("replay") / "signals.jsonl")
+
+
+def test_output_is_ordered_by_snap_then_level(signals: list[dict]) -> None:
+    keys = [(s["ts_event_ns"], s["level_id"]) for s in signals]
+    assert keys == sorted(keys)
+    assert len(set(keys)) == len(keys)
+    assert all(s["ts_event_ns"] % 100_000_000 == 0 for s in signals)
+
+
+def test_every_snap_is_complete(signals: list[dict]) -> None:
+    per_snap: dict[int, int] = {}
+    for s in signals:
+        per_snap[s["ts_event_ns"]] = per_snap.get(s["ts_event_ns"], 0) + 1
+    assert all(per_snap[s["ts_event_ns"]] == s["snap_levels"] for s in signals)
+
+
+def test_spot_and_defending_depth_match_an_independent_decode(signals: list[dict]) -> None:
+    rec = db.DBNStore.from_bytes(ESH4_MBP10.read_bytes()).to_ndarray()
+    rec = rec[(rec["flags"] & 0x80) != 0]  # the book is consistent on F_LAST records
+    ts = rec["ts_recv"].astype(np.int64)
+    checked = observed = 0
+    for s in signals:
+        if s["level_id"] != "480.50":
+            continue
+        r = rec[np.searchsorted(ts, s["ts_event_ns"], side="right") - 1]
+        assert s["spot"] == pytest.approx((r["bid_px_00"] + r["ask_px_00"]) / 2 / 1e9 / 10, abs=1e-9)
+        side = "bid" if s["side"] == "support" else "ask"
+        px = np.array([r[f"{side}_px_{i:02d}"] for i in range(10)])
+        sz = np.array([r[f"{side}_sz_{i:02d}"] for i in range(10)])
+        valid = px != np.iinfo(np.int64).max
+        in_band = valid & (np.abs(px / 1e9 - LEVEL * 10) <= 4 * 0.25)
+        assert s["barrier"]["depth"] == int(sz[in_band].sum())
+        checked += 1
+        observed += s["barrier"]["depth"] > 0
+    assert checked > 10_000
+    assert observed > 100
+
+
+def test_tape_volumes_match_an_independent_count(signals: list[dict]) -> None:
+    tr = db.DBNStore.from_bytes(ESH4_TRADES.read_bytes()).to_ndarray()
+    ts = tr["ts_recv"].astype(np.int64)
+    some = [s for s in signals if s["tape"]["buy_volume"] + s["tape"]["sell_volume"] > 0][::50]
+    assert len(some) > 20
+    for s in some:
+        t = s["ts_event_ns"]
+        window = tr[(ts > t - 5_000_000_000) & (ts <= t)]
+        assert s["tape"]["buy_volume"] == int(window["size"][window["side"] == b"B"].sum())
+        assert s["tape"]["sell_volume"] == int(window["size"][window["side"] == b"A"].sum())
+
+
+def test_replay_is_byte_identical_apart_from_publish_time(signals: list[dict], tmp_path: Path) -> None:
+    again = replay(tmp_path / "again.jsonl")
+    for s in [*signals, *again]:
+        s.pop("ts_publish_ns")
+    assert again == signals

@@ -1,0 +1,48 @@
+"""Small helpers for reading topics back in tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from snapline.settings import Settings
+
+
+def read_all(settings: Settings, topic: str, timeout_s: float = 10.0) -> list[Message]:
+    """Every message currently in ``topic``, all partitions."""
+    c = Consumer({**settings.kafka.client_config(), "group.id": "tests", "enable.auto.commit": False})
+    try:
+        parts = c.list_topics(topic, timeout=timeout_s).topics[topic].partitions
+        ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)[1] for p in parts}
+        c.assign([TopicPartition(topic, p, 0) for p in parts])
+        out: list[Message] = []
+        while len(out) < sum(ends.values()):
+            batch = c.consume(1000, timeout_s)
+            if not batch:
+                break
+            out += [m for m in batch if m.error() is None]
+        return out
+    finally:
+        c.close()
+
+
+def signals_of(messages: list[Message]) -> list[dict[str, Any]]:
+    return sorted(
+        (json.loads(m.value()) for m in messages), key=lambda s: (s["ts_event_ns"], s["level_id"])
+    )
+
+
+def snapline(settings: Settings, *args: str, extra_env: dict[str, str] | None = None,
+             timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would, with this test's topics."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
+    env |= {"SNAPLINE_TOPIC_PREFIX": settings.topic_prefix, "SNAPLINE_LEVELS": json.dumps(settings.levels)}
+    env |= extra_env or {}
+    return subprocess.run(
+        [sys.executable, "-m", "snapline", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )

@@ -1,0 +1,46 @@
+import pytest
+
+from physics.config import PhysicsConfig
+from physics.levels import active_levels, level_id, round_levels
+from physics.score import call_with_hysteresis, ewma
+
+
+def test_round_levels_within_distance() -> None:
+    assert round_levels(480.4, 1.0, 1.0) == [480.0, 481.0]
+    assert round_levels(480.0, 1.0, 1.0) == [479.0, 480.0, 481.0]
+
+
+def test_coincident_levels_merge_and_keep_every_kind() -> None:
+    levels = active_levels(480.4, [480.0, 480.25], PhysicsConfig())
+    assert [(lv.level_id, lv.kinds) for lv in levels] == [
+        ("480.00", ("explicit", "round")),
+        ("480.25", ("explicit",)),
+        ("481.00", ("round",)),
+    ]
+    assert level_id(480.004) == "480.00"
+
+
+def test_ewma_halves_the_gap_every_half_life() -> None:
+    assert ewma(None, None, 0.8, 0, 1.0) == 0.8
+    assert ewma(0.0, 0, 1.0, 1_000_000_000, 1.0) == pytest.approx(0.5)
+    assert ewma(0.0, 0, 1.0, 2_000_000_000, 1.0) == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize(
+    ("prev", "s", "expected"),
+    [
+        ("NEUTRAL", 0.35, "BREAK"),
+        ("NEUTRAL", 0.30, "NEUTRAL"),
+        ("BREAK", 0.25, "BREAK"),  # holds above the exit threshold
+        ("BREAK", 0.19, "NEUTRAL"),
+        ("BOUNCE", -0.21, "BOUNCE"),
+        ("BREAK", -0.40, "BOUNCE"),
+    ],
+)
+def test_hysteresis(prev: str, s: float, expected: str) -> None:
+    assert call_with_hysteresis(prev, s, 0.35, 0.20) == expected  # type: ignore[arg-type]
+
+
+def test_config_rejects_exit_above_enter() -> None:
+    with pytest.raises(ValueError, match="signal_exit"):
+        PhysicsConfig(signal_enter=0.2, signal_exit=0.3)
