@@ -1,4 +1,4 @@
-"""Starlette app: ``/ws`` streams LevelSignal JSON (latest per level first, then live), ``/healthz``."""
+"""Starlette app: ``/ws`` streams LevelSignal JSON (latest per level, then live); ``/healthz``."""
 
 from __future__ import annotations
 

@@ -37,7 +37,9 @@ class SignalsConsumer:
         self.errors = 0
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._thread = threading.Thread(target=self._run, args=(loop,), name="signals-consumer", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(loop,), name="signals-consumer", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -69,6 +71,6 @@ class SignalsConsumer:
                         log.warning("signals consumer: %s", err.str())
                     continue
                 key = (msg.key() or b"").decode()
-                loop.call_soon_threadsafe(self.on_message, key, msg.value().decode())
+                loop.call_soon_threadsafe(self.on_message, key, (msg.value() or b"").decode())
         finally:
             consumer.close()

@@ -59,7 +59,9 @@ def side_evidence(px: F64, sz: I64, level_es: F64, half_band: float, bids: bool)
     defined = ~np.isnan(px)
     lo = level_es - half_band
     hi = level_es + half_band
-    in_band = defined[None, :] & (px[None, :] >= lo[:, None] - 1e-9) & (px[None, :] <= hi[:, None] + 1e-9)
+    in_band = (
+        defined[None, :] & (px[None, :] >= lo[:, None] - 1e-9) & (px[None, :] <= hi[:, None] + 1e-9)
+    )
     depth = (in_band * sz[None, :]).sum(axis=1).astype(np.int64)
 
     dist = np.where(in_band, np.abs(px[None, :] - level_es[:, None]), np.inf)

@@ -40,8 +40,7 @@ def active_levels(spot: float, explicit: Iterable[float], cfg: PhysicsConfig) ->
     kinds: dict[str, set[str]] = {}
     prices: dict[str, float] = {}
     sources = [(p, KIND_EXPLICIT) for p in explicit] + [
-        (p, KIND_ROUND)
-        for p in round_levels(spot, cfg.round_step_spy, cfg.activation_distance_spy)
+        (p, KIND_ROUND) for p in round_levels(spot, cfg.round_step_spy, cfg.activation_distance_spy)
     ]
     for price, kind in sources:
         lid = level_id(price)

@@ -8,7 +8,9 @@ from typing import Literal
 CallName = Literal["BREAK", "BOUNCE", "NEUTRAL"]
 
 
-def ewma(prev: float | None, prev_ts_ns: int | None, x: float, ts_ns: int, half_life_s: float) -> float:
+def ewma(
+    prev: float | None, prev_ts_ns: int | None, x: float, ts_ns: int, half_life_s: float
+) -> float:
     """Event-time EWMA: the weight of the past halves every ``half_life_s`` seconds."""
     if prev is None or prev_ts_ns is None:
         return x
@@ -18,7 +20,8 @@ def ewma(prev: float | None, prev_ts_ns: int | None, x: float, ts_ns: int, half_
 
 
 def call_with_hysteresis(prev: CallName, smoothed: float, enter: float, exit_: float) -> CallName:
-    """BREAK at ``smoothed >= enter``, BOUNCE at ``<= -enter``; a call holds until ``|s| < exit``."""
+    """BREAK at ``smoothed >= enter``, BOUNCE at ``<= -enter``; a call holds while
+    ``|smoothed| >= exit``."""
     if smoothed >= enter:
         return "BREAK"
     if smoothed <= -enter:

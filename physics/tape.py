@@ -1,4 +1,7 @@
-"""Trade-tape aggregates over an event-time window (DBN side 'B' = buyer aggressed, 'A' = seller)."""
+"""Trade-tape aggregates over an event-time window.
+
+DBN trade side 'B': the buyer aggressed; 'A': the seller did; 'N': not known.
+"""
 
 from __future__ import annotations
 

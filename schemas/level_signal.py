@@ -76,7 +76,8 @@ class LevelSignal(_Model):
     ts_publish_ns: int = Field(description="wall-clock time the signal left the dataflow")
     snap_seq: int = Field(ge=0, description="snaps this level has published, from 0")
     snap_levels: int = Field(
-        ge=1, description="levels published for this snap: a consumer has the whole snap when it holds this many"
+        ge=1,
+        description="levels published for this snap: a consumer holding this many has it all",
     )
     level_id: str
     level_price: float = Field(description="SPY $")

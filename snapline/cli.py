@@ -51,7 +51,9 @@ def settings_with(
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         app()
     except SnaplineError as exc:
@@ -132,7 +134,11 @@ def ingest_dbn(
     pacer = Pacer(Pace.parse(pace))
     require_broker(s.kafka)
     report = ingest_files(
-        files, TrackedProducer(s.kafka), TopicCatalog.from_settings(s), pacer, s.produce_batch_records
+        files,
+        TrackedProducer(s.kafka),
+        TopicCatalog.from_settings(s),
+        pacer,
+        s.produce_batch_records,
     )
     typer.echo(report.describe())
 

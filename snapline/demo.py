@@ -54,14 +54,19 @@ def run_demo(pace: str, port: int, exit_when_done: bool) -> None:
     settings = base.model_copy(update={"topic_prefix": DEMO_PREFIX})
     catalog = TopicCatalog.from_settings(settings)
     _fresh_topics(settings, catalog)
-    with _process("dataflow", ["run", "signals"], env), _process(
-        "bridge", ["bridge", "--port", str(port)], env
+    with (
+        _process("dataflow", ["run", "signals"], env),
+        _process("bridge", ["bridge", "--port", str(port)], env),
     ):
         _wait_http(f"http://127.0.0.1:{port}/healthz")
         typer.echo(f"signals: ws://127.0.0.1:{port}/ws   (topic {catalog.name('signals')})")
         typer.echo(f"replaying the bundled ES sample at {pace} ...")
         report = ingest_files(
-            sample_files(), TrackedProducer(settings.kafka), catalog, pacer, settings.produce_batch_records
+            sample_files(),
+            TrackedProducer(settings.kafka),
+            catalog,
+            pacer,
+            settings.produce_batch_records,
         )
         typer.echo(f"sample replayed: {report.describe()}")
         if exit_when_done:
@@ -110,10 +115,12 @@ def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subpro
 def _wait_http(url: str, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError, urllib.error.URLError):
-            with urllib.request.urlopen(url, timeout=1.0) as resp:  # noqa: S310 (loopback URL we built)
-                if resp.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError, urllib.error.URLError),
+            urllib.request.urlopen(url, timeout=1.0) as resp,  # noqa: S310 (a loopback URL we built)
+        ):
+            if resp.status == 200:
+                return
         time.sleep(0.2)
     msg = f"{url} did not answer within {timeout_s:g} s"
     raise SnaplineError(msg)

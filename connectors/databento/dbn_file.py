@@ -7,6 +7,7 @@ is complete and valid, so a caller can deliver it and then fail.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -54,7 +55,9 @@ class RecordRun:
         return len(self.data) // self.record_len
 
     def last_ts_recv(self) -> int:
-        return int(_TS_RECV.unpack_from(self.data, len(self.data) - self.record_len + TS_RECV_OFFSET)[0])
+        return int(
+            _TS_RECV.unpack_from(self.data, len(self.data) - self.record_len + TS_RECV_OFFSET)[0]
+        )
 
 
 @dataclass(slots=True)
@@ -206,12 +209,14 @@ def _group(
     iid = view[(idx[:, None] + np.arange(4, 8)).ravel()].reshape(-1, 4).copy().view("<u4").ravel()
     cut = np.flatnonzero((np.diff(rtype) != 0) | (np.diff(iid) != 0) | (np.diff(lens) != 0)) + 1
     bounds = np.concatenate(([0], cut, [len(idx)]))
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         for s in range(int(a), int(b), max_run):
             e = min(s + max_run, int(b))
             lo = starts[s]
             hi = starts[e] if e < len(starts) else end
-            yield RecordRun(int(rtype[s]), int(iid[s]), int(lens[s]), buf[lo:hi], cursor.offset + lo)
+            yield RecordRun(
+                int(rtype[s]), int(iid[s]), int(lens[s]), buf[lo:hi], cursor.offset + lo
+            )
 
 
 def _raise_truncated(cursor: _Cursor, info: DbnInfo) -> None:

@@ -15,7 +15,7 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from connectors.databento.dbn_file import open_dbn
 from connectors.databento.messages import SkipCounts, to_messages
-from dataflows.signals.items import PartitionEnd
+from dataflows.signals.items import IdleTick, PartitionEnd
 from schemas.envelope import RawMessage
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def file_partition(i: int) -> str:
     return f"file:{i}"
 
 
-class _FilePartition(StatefulSourcePartition[RawMessage | PartitionEnd, int]):
+class _FilePartition(StatefulSourcePartition[RawMessage | PartitionEnd | IdleTick, int]):
     def __init__(self, name: str, path: Path, max_run: int, resume_at: int) -> None:
         self._name = name
         self._path = path
@@ -37,10 +37,10 @@ class _FilePartition(StatefulSourcePartition[RawMessage | PartitionEnd, int]):
         self._offset = resume_at
         self._done = False
 
-    def next_batch(self) -> list[RawMessage | PartitionEnd]:
+    def next_batch(self) -> list[RawMessage | PartitionEnd | IdleTick]:
         if self._done:
             raise StopIteration
-        batch: list[RawMessage | PartitionEnd] = []
+        batch: list[RawMessage | PartitionEnd | IdleTick] = []
         for msg in itertools.islice(self._messages, BATCH):
             batch.append(
                 RawMessage(msg.role, msg.key, msg.value, msg.headers, self._name, self._offset)
@@ -50,14 +50,16 @@ class _FilePartition(StatefulSourcePartition[RawMessage | PartitionEnd, int]):
             self._done = True
             batch.append(PartitionEnd(self._name))
             if self._skipped.by_rtype:
-                log.info("%s: records without a raw topic: %s", self._path, self._skipped.describe())
+                log.info(
+                    "%s: records without a raw topic: %s", self._path, self._skipped.describe()
+                )
         return batch
 
     def snapshot(self) -> int:
         return self._offset
 
 
-class DbnFileSource(FixedPartitionedSource[RawMessage | PartitionEnd, int]):
+class DbnFileSource(FixedPartitionedSource[RawMessage | PartitionEnd | IdleTick, int]):
     def __init__(self, paths: list[Path], max_run: int = 256) -> None:
         self.paths = paths
         self.max_run = max_run

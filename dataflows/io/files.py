@@ -7,7 +7,7 @@ from typing import IO
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from dataflows.signals.items import DecodeFailure, SinkRecord
+from dataflows.signals.items import DLQ_OFFSET, DLQ_REASON, DLQ_SOURCE, SinkRecord
 from snapline.errors import InputError
 
 
@@ -27,7 +27,10 @@ class _JsonlPartition(StatelessSinkPartition[SinkRecord]):
     def write_batch(self, items: list[SinkRecord]) -> None:
         for r in items:
             if self._written_ts is not None and r.timestamp_ns <= self._written_ts:
-                msg = f"record for snap {r.timestamp_ns} arrived after snap {self._written_ts} was written"
+                msg = (
+                    f"record for snap {r.timestamp_ns} arrived after snap "
+                    f"{self._written_ts} was written"
+                )
                 raise RuntimeError(msg)
             self._open.setdefault(r.timestamp_ns, []).append(r)
         self._write_complete()
@@ -61,15 +64,16 @@ class JsonlSink(DynamicSink[SinkRecord]):
         return _JsonlPartition(self.path.open("wb"))
 
 
-class _FailPartition(StatelessSinkPartition[DecodeFailure]):
-    def write_batch(self, items: list[DecodeFailure]) -> None:
+class _FailPartition(StatelessSinkPartition[SinkRecord]):
+    def write_batch(self, items: list[SinkRecord]) -> None:
         if items:
-            f = items[0]
-            msg = f"undecodable message {f.message.partition}@{f.message.offset}: {f.reason}"
+            h = dict(items[0].headers or [])
+            where = f"{h[DLQ_SOURCE].decode()}@{h[DLQ_OFFSET].decode()}"
+            msg = f"undecodable message {where}: {h[DLQ_REASON].decode()}"
             raise InputError(msg)
 
 
-class FailOnBadInput(DynamicSink[DecodeFailure]):
+class FailOnBadInput(DynamicSink[SinkRecord]):
     """For replay from files: input that got past the file reader and still fails is fatal."""
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _FailPartition:

@@ -68,14 +68,19 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
                 if err.code() == KafkaError._PARTITION_EOF:
                     continue
                 raise KafkaException(err)
-            if self._end is not None and m.offset() >= self._end:
+            offset = int(m.offset() or 0)  # set on every message that carries no error
+            if self._end is not None and offset >= self._end:
                 continue  # produced after the run started: not ours in until-end mode
-            out.append(
-                RawMessage(self._role, m.key(), m.value(), m.headers() or [], self._name, m.offset())
-            )
-            self._next_offset = m.offset() + 1
+            headers = [(str(k), _as_bytes(v)) for k, v in list(m.headers() or [])]
+            value = m.value() or b""
+            out.append(RawMessage(self._role, m.key(), value, headers, self._name, offset))
+            self._next_offset = offset + 1
         self._awake = None if msgs else self._now() + IDLE_POLL
-        if not out and self._idle_tick is not None and self._now() - self._last_tick >= self._idle_tick:
+        if (
+            not out
+            and self._idle_tick is not None
+            and self._now() - self._last_tick >= self._idle_tick
+        ):
             self._last_tick = self._now()
             out.append(IdleTick(self._name))
         return out
@@ -148,3 +153,9 @@ class KafkaRawSource(FixedPartitionedSource[Item, int]):
                 "queued.max.messages.kbytes": 256 * 1024,
             },
         )
+
+
+def _as_bytes(value: str | bytes | None) -> bytes:
+    if value is None:
+        return b""
+    return value.encode() if isinstance(value, str) else value

@@ -30,7 +30,9 @@ def decode(msg: RawMessage) -> Decoded:
         return DecodeFailure(msg, f"bad headers: {_first_error(exc)}")
     expected = SCHEMA_BY_ROLE.get(msg.role)
     if headers.schema_ != expected:
-        return DecodeFailure(msg, f"expected schema {expected} on {msg.role}, got {headers.schema_}")
+        return DecodeFailure(
+            msg, f"expected schema {expected} on {msg.role}, got {headers.schema_}"
+        )
     if headers.encoding != "dbn":
         return DecodeFailure(msg, f"expected dbn encoding, got {headers.encoding}")
     dtype = MBP10_NESTED_DTYPE if msg.role == "es_mbp10" else TRADE_DTYPE
@@ -41,7 +43,10 @@ def decode(msg: RawMessage) -> Decoded:
         return DecodeFailure(msg, problem)
     records = np.frombuffer(msg.value, dtype=dtype)
     rtype = RECORD_LAYOUTS[expected.removeprefix("dbn.")][0]
-    if not (np.all(records["rtype"] == rtype) and np.all(records["length"].astype(np.int64) * 4 == dtype.itemsize)):
+    if not (
+        np.all(records["rtype"] == rtype)
+        and np.all(records["length"].astype(np.int64) * 4 == dtype.itemsize)
+    ):
         return DecodeFailure(msg, f"records of another type or length inside a {expected} message")
     if np.unique(records["instrument_id"]).size != 1:
         return DecodeFailure(msg, "a raw message must hold one instrument's records")

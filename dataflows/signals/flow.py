@@ -22,12 +22,16 @@ from bytewax.outputs import Sink
 
 from dataflows.signals.decode import decode
 from dataflows.signals.items import (
+    DLQ_OFFSET,
+    DLQ_REASON,
+    DLQ_SOURCE,
+    BookBatch,
     DecodeFailure,
     IdleTick,
     LevelInput,
-    MarketInput,
     PartitionEnd,
     SinkRecord,
+    TradeBatch,
 )
 from dataflows.signals.level_step import LevelState, step
 from dataflows.signals.market import MarketConfig, MarketState
@@ -45,13 +49,16 @@ class FlowConfig:
     clock_ns: Callable[[], int] = time.time_ns
 
 
-class MarketLogic(StatefulLogic[MarketInput, LevelInput, MarketState]):
+class MarketLogic(StatefulLogic[object, LevelInput, MarketState]):
     """Thin Bytewax wrapper over ``MarketState``."""
 
     def __init__(self, state: MarketState) -> None:
         self.state = state
 
-    def on_item(self, value: MarketInput) -> tuple[Iterable[LevelInput], bool]:
+    def on_item(self, value: object) -> tuple[Iterable[LevelInput], bool]:
+        if not isinstance(value, BookBatch | TradeBatch | PartitionEnd | IdleTick):
+            msg = f"market step got {type(value).__name__}, expected a decoded batch or marker"
+            raise TypeError(msg)
         return self.state.add(value), StatefulLogic.RETAIN
 
     def on_eof(self) -> tuple[Iterable[LevelInput], bool]:
@@ -64,16 +71,16 @@ class MarketLogic(StatefulLogic[MarketInput, LevelInput, MarketState]):
 def build_flow(
     source: Source[RawMessage | PartitionEnd | IdleTick],
     sink: Sink[SinkRecord],
-    dead_letters: Sink[DecodeFailure] | Sink[SinkRecord],
+    dead_letters: Sink[SinkRecord],
     cfg: FlowConfig,
 ) -> Dataflow:
     flow = Dataflow("signals")
     raw = op.input("raw", flow, source)
     decoded = op.map("decode", raw, _decode_item)
     split = op.branch("split_bad", decoded, lambda x: not isinstance(x, DecodeFailure))
-    failures = split.falses
-    if cfg.dlq_topics:
-        failures = op.map("dead_letter", failures, partial(_dead_letter, cfg.dlq_topics, cfg.clock_ns))
+    failures = op.map(
+        "dead_letter", split.falses, partial(_dead_letter, cfg.dlq_topics, cfg.clock_ns)
+    )
     op.output("dead_letters", failures, dead_letters)
 
     keyed = op.key_on("one_market", split.trues, lambda _: MARKET_KEY)
@@ -100,9 +107,7 @@ def _level(
     return step(state, inp, cfg.market.physics)
 
 
-def _publish(
-    topic: str, clock_ns: Callable[[], int], kv: tuple[str, LevelSignal]
-) -> SinkRecord:
+def _publish(topic: str, clock_ns: Callable[[], int], kv: tuple[str, LevelSignal]) -> SinkRecord:
     level_id, signal = kv
     stamped = signal.model_copy(update={"ts_publish_ns": clock_ns()})
     return SinkRecord(
@@ -120,8 +125,9 @@ def _dead_letter(
     m = failure.message
     headers = [
         *m.headers,
-        ("dlq.reason", failure.reason.encode()),
-        ("dlq.source", m.partition.encode()),
-        ("dlq.offset", str(m.offset).encode()),
+        (DLQ_REASON, failure.reason.encode()),
+        (DLQ_SOURCE, m.partition.encode()),
+        (DLQ_OFFSET, str(m.offset).encode()),
     ]
-    return SinkRecord(dlq_topics[m.role], m.key, m.value, clock_ns(), headers)
+    topic = dlq_topics.get(m.role, "dlq." + m.role)
+    return SinkRecord(topic, m.key, m.value, clock_ns(), headers)

@@ -66,4 +66,4 @@ def kafka_flow_from_env() -> Dataflow:
 
 def run(flow: Dataflow) -> None:
     """Run a flow in this process with one worker until its inputs end."""
-    cli_main(flow, workers_per_process=1)
+    cli_main(flow, workers_per_process=1)  # type: ignore[no-untyped-call]  # Rust binding

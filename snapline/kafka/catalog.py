@@ -38,11 +38,15 @@ class TopicCatalog:
         self._by_role = {s.role: s for s in specs}
 
     @classmethod
-    def load(cls, path: Path, prefix: str = "", names: dict[str, str] | None = None) -> TopicCatalog:
+    def load(
+        cls, path: Path, prefix: str = "", names: dict[str, str] | None = None
+    ) -> TopicCatalog:
         try:
             raw = _File.model_validate(yaml.safe_load(path.read_text()))
             base = [
-                TopicSpec.model_validate({**raw.defaults, **{k: _str_config(k, v) for k, v in t.items()}})
+                TopicSpec.model_validate(
+                    {**raw.defaults, **{k: _str_config(k, v) for k, v in t.items()}}
+                )
                 for t in raw.topics
             ]
         except (OSError, yaml.YAMLError, ValidationError) as exc:

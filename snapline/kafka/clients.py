@@ -35,7 +35,8 @@ def require_broker(kafka: KafkaSettings, timeout_s: float | None = None) -> Admi
         admin.list_topics(timeout=timeout)
     except KafkaException as exc:
         msg = (
-            f"cannot reach Kafka at {kafka.bootstrap_servers} within {timeout:g} s ({exc.args[0]}); "
+            f"cannot reach Kafka at {kafka.bootstrap_servers} within {timeout:g} s "
+            f"({exc.args[0]}); "
             "is the broker running? Start the local one with `snapline broker start`, or set "
             "SNAPLINE_KAFKA__BOOTSTRAP_SERVERS"
         )

@@ -44,15 +44,20 @@ def test_mixed_live_file_routes_book_and_trades_and_counts_the_rest() -> None:
     assert sum(skipped.by_rtype.values()) == 42
 
 
-def test_truncated_file_names_the_byte_offset_after_yielding_what_came_before(tmp_path: Path) -> None:
+def test_truncated_file_names_the_byte_offset_after_yielding_what_came_before(
+    tmp_path: Path,
+) -> None:
     raw = (DATA / "test_data.mbp-10.dbn").read_bytes()
     cut = tmp_path / "cut.dbn"
     cut.write_bytes(raw[:-100])
     _, runs = open_dbn(cut, max_run=1)
     got = []
+
+    def drain() -> None:
+        got.extend(runs)
+
     with pytest.raises(InputError, match=r"truncated DBN record at byte \d+ of .*cut\.dbn"):
-        for run in runs:
-            got.append(run)
+        drain()
     assert len(got) == 1  # the first complete record came through
     assert got[0].data == raw[len(raw) - 2 * 368 : len(raw) - 368]
 
@@ -61,8 +66,8 @@ def test_truncated_zstd_stream_is_an_error(tmp_path: Path) -> None:
     raw = zstandard.ZstdCompressor().compress((DATA / "test_data.mbp-10.dbn").read_bytes())
     cut = tmp_path / "cut.dbn.zst"
     cut.write_bytes(raw[: len(raw) - 40])
+    _, runs = open_dbn(cut)
     with pytest.raises(InputError, match="truncated"):
-        _, runs = open_dbn(cut)
         list(runs)
 
 
@@ -76,7 +81,9 @@ def test_missing_and_foreign_files(tmp_path: Path) -> None:
         open_dbn(tmp_path / "absent.dbn")
     junk = tmp_path / "junk.dbn"
     junk.write_bytes(b"PAR1 this is not dbn at all")
-    with pytest.raises(InputError, match=r"expected DBN magic b'DBN' at byte 0 of .*junk\.dbn, got b'PAR'"):
+    with pytest.raises(
+        InputError, match=r"expected DBN magic b'DBN' at byte 0 of .*junk\.dbn, got b'PAR'"
+    ):
         open_dbn(junk)
 
 

@@ -49,7 +49,9 @@ def test_spot_and_defending_depth_match_an_independent_decode(signals: list[dict
         if s["level_id"] != "480.50":
             continue
         r = rec[np.searchsorted(ts, s["ts_event_ns"], side="right") - 1]
-        assert s["spot"] == pytest.approx((r["bid_px_00"] + r["ask_px_00"]) / 2 / 1e9 / 10, abs=1e-9)
+        assert s["spot"] == pytest.approx(
+            (r["bid_px_00"] + r["ask_px_00"]) / 2 / 1e9 / 10, abs=1e-9
+        )
         side = "bid" if s["side"] == "support" else "ask"
         px = np.array([r[f"{side}_px_{i:02d}"] for i in range(10)])
         sz = np.array([r[f"{side}_sz_{i:02d}"] for i in range(10)])
@@ -74,7 +76,9 @@ def test_tape_volumes_match_an_independent_count(signals: list[dict]) -> None:
         assert s["tape"]["sell_volume"] == int(window["size"][window["side"] == b"A"].sum())
 
 
-def test_replay_is_byte_identical_apart_from_publish_time(signals: list[dict], tmp_path: Path) -> None:
+def test_replay_is_byte_identical_apart_from_publish_time(
+    signals: list[dict], tmp_path: Path
+) -> None:
     again = replay(tmp_path / "again.jsonl")
     for s in [*signals, *again]:
         s.pop("ts_publish_ns")

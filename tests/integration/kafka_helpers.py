@@ -15,10 +15,15 @@ from snapline.settings import Settings
 
 def read_all(settings: Settings, topic: str, timeout_s: float = 10.0) -> list[Message]:
     """Every message currently in ``topic``, all partitions."""
-    c = Consumer({**settings.kafka.client_config(), "group.id": "tests", "enable.auto.commit": False})
+    c = Consumer(
+        {**settings.kafka.client_config(), "group.id": "tests", "enable.auto.commit": False}
+    )
     try:
         parts = c.list_topics(topic, timeout=timeout_s).topics[topic].partitions
-        ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)[1] for p in parts}
+        ends = {
+            p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)[1]
+            for p in parts
+        }
         c.assign([TopicPartition(topic, p, 0) for p in parts])
         out: list[Message] = []
         while len(out) < sum(ends.values()):
@@ -37,12 +42,20 @@ def signals_of(messages: list[Message]) -> list[dict[str, Any]]:
     )
 
 
-def snapline(settings: Settings, *args: str, extra_env: dict[str, str] | None = None,
-             timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def snapline(
+    settings: Settings, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would, with this test's topics."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
-    env |= {"SNAPLINE_TOPIC_PREFIX": settings.topic_prefix, "SNAPLINE_LEVELS": json.dumps(settings.levels)}
+    env |= {
+        "SNAPLINE_TOPIC_PREFIX": settings.topic_prefix,
+        "SNAPLINE_LEVELS": json.dumps(settings.levels),
+    }
     env |= extra_env or {}
     return subprocess.run(
-        [sys.executable, "-m", "snapline", *args], env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "snapline", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

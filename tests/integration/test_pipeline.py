@@ -37,7 +37,9 @@ class _Bridge:
         consumer = SignalsConsumer(settings.kafka, topic, lambda k, v: None, from_beginning=True)
         self.port = _free_port()
         self.server = uvicorn.Server(
-            uvicorn.Config(create_app(consumer), host="127.0.0.1", port=self.port, log_level="warning")
+            uvicorn.Config(
+                create_app(consumer), host="127.0.0.1", port=self.port, log_level="warning"
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -5,8 +5,8 @@ from schemas.dbn import MBP10_DTYPE, MBP10_NESTED_DTYPE, TRADE_DTYPE
 
 
 def test_layouts_match_the_official_decoder() -> None:
-    assert MBP10_DTYPE == np.dtype(databento_dbn.MBP10Msg._dtypes)
-    assert TRADE_DTYPE == np.dtype(databento_dbn.TradeMsg._dtypes)
+    assert np.dtype(databento_dbn.MBP10Msg._dtypes) == MBP10_DTYPE
+    assert np.dtype(databento_dbn.TradeMsg._dtypes) == TRADE_DTYPE
 
 
 def test_nested_view_has_the_same_bytes() -> None:

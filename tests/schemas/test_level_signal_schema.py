@@ -22,4 +22,13 @@ def test_schema_requires_the_design_fields() -> None:
     ]:  # fmt: skip
         assert field in required
     barrier = schema["$defs"]["Barrier"]["required"]
-    assert {"state", "score", "depth", "added", "cancelled", "filled", "defending_price", "defending_size"} <= set(barrier)
+    assert {
+        "state",
+        "score",
+        "depth",
+        "added",
+        "cancelled",
+        "filled",
+        "defending_price",
+        "defending_size",
+    } <= set(barrier)
