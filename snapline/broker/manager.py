@@ -99,9 +99,9 @@ class LocalBroker:
         jars = self.ensure_jars()
         self._write_config()
         self._format_storage(jars)
-        proc = self._launch(jars)
-        self._wait_ready(proc)
-        return f"broker started (pid {proc.pid}) at {self.bootstrap}; logs in {self.paths.root}"
+        pid = self._launch(jars)
+        self._wait_ready(pid)
+        return f"broker started (pid {pid}) at {self.bootstrap}; logs in {self.paths.root}"
 
     def ensure_jars(self) -> Path:
         """The cached jar folder for this Kafka version, resolved with mvn on first use."""
@@ -174,25 +174,33 @@ class LocalBroker:
             "-cp", f"{jars}/*",
         ]  # fmt: skip
 
-    def _launch(self, jars: Path) -> subprocess.Popen[bytes]:
-        console = self.paths.console_log.open("wb")
-        proc = subprocess.Popen(
-            [*self._java(jars), KAFKA_MAIN, str(self.paths.properties)],
-            stdout=console,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # outlives the command that started it
-        )
-        self.paths.pid.write_text(str(proc.pid))
-        return proc
+    def _launch(self, jars: Path) -> int:
+        # posix_spawn in a new session: the broker outlives the command that started it, and
+        # no Popen object is left to complain when this process lets go of it.
+        argv = [*self._java(jars), KAFKA_MAIN, str(self.paths.properties)]
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (
+                os.POSIX_SPAWN_OPEN,
+                1,
+                str(self.paths.console_log),
+                os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                0o644,
+            ),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ]
+        pid = os.posix_spawnp(argv[0], argv, dict(os.environ), file_actions=actions, setsid=True)
+        self.paths.pid.write_text(str(pid))
+        return pid
 
-    def _wait_ready(self, proc: subprocess.Popen[bytes]) -> None:
+    def _wait_ready(self, pid: int) -> None:
         deadline = time.monotonic() + self.settings.start_timeout_s
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
                 msg = (
-                    f"the broker exited with code {proc.returncode} while starting; "
-                    f"last lines of its logs:\n{self._log_tail()}"
+                    f"the broker exited with code {os.waitstatus_to_exitcode(status)} while "
+                    f"starting; last lines of its logs:\n{self._log_tail()}"
                 )
                 raise BrokerError(msg)
             try:
