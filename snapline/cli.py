@@ -59,6 +59,12 @@ def main() -> None:
     except SnaplineError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # Bytewax wraps Ctrl-C
+            sys.exit(130)
+        raise
 
 
 # -- broker -------------------------------------------------------------------------------
