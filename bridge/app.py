@@ -24,15 +24,14 @@ def create_app(consumer: SignalsConsumer | None, queue_size: int = 1024) -> Star
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if consumer is not None:
-            consumer.on_message = hub.publish
-            consumer.start(asyncio.get_running_loop())
+            consumer.start(asyncio.get_running_loop(), hub.publish)
         yield
         if consumer is not None:
             await asyncio.to_thread(consumer.stop)
 
     async def healthz(request: Request) -> JSONResponse:
         s = hub.stats
-        alive = consumer is None or (consumer._thread is not None and consumer._thread.is_alive())
+        alive = consumer is None or consumer.alive
         body = {
             "status": "ok" if alive else "consumer stopped",
             "clients": len(hub.clients),
@@ -61,18 +60,15 @@ async def _pump(websocket: WebSocket, client: Client) -> None:
     receive = asyncio.create_task(_drain_inbound(websocket))
     try:
         while True:
+            # An overflowing client has a full queue, so this returns at once and we close.
             get = asyncio.create_task(client.queue.get())
-            over = asyncio.create_task(client.overflowed.wait())
-            done, _ = await asyncio.wait({get, over, receive}, return_when=asyncio.FIRST_COMPLETED)
-            if receive in done:
+            done, _ = await asyncio.wait({get, receive}, return_when=asyncio.FIRST_COMPLETED)
+            if receive in done:  # the client went away
                 get.cancel()
-                over.cancel()
                 return
-            if over in done:
-                get.cancel()
+            if client.overflowed:
                 await websocket.close(SLOW_CLIENT_CLOSE, "too slow: send queue overflowed")
                 return
-            over.cancel()
             await websocket.send_text(get.result())
     except WebSocketDisconnect:
         return

@@ -19,26 +19,25 @@ POLL_S = 0.1
 
 class SignalsConsumer:
     """Reads ``topic`` from the end (or the beginning) and calls ``on_message(key, value)``
-    on ``loop``. A private group id: every bridge sees every signal."""
+    on the event loop. A private group id: every bridge sees every signal."""
 
-    def __init__(
-        self,
-        kafka: KafkaSettings,
-        topic: str,
-        on_message: Callable[[str, str], None],
-        from_beginning: bool = False,
-    ) -> None:
+    def __init__(self, kafka: KafkaSettings, topic: str, from_beginning: bool = False) -> None:
         self.kafka = kafka
         self.topic = topic
-        self.on_message = on_message
         self.from_beginning = from_beginning
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors = 0
 
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(
+        self, loop: asyncio.AbstractEventLoop, on_message: Callable[[str, str], None]
+    ) -> None:
         self._thread = threading.Thread(
-            target=self._run, args=(loop,), name="signals-consumer", daemon=True
+            target=self._run, args=(loop, on_message), name="signals-consumer", daemon=True
         )
         self._thread.start()
 
@@ -47,7 +46,7 @@ class SignalsConsumer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _run(self, loop: asyncio.AbstractEventLoop, on_message: Callable[[str, str], None]) -> None:
         consumer = Consumer(
             base_config(
                 self.kafka,
@@ -71,6 +70,6 @@ class SignalsConsumer:
                         log.warning("signals consumer: %s", err.str())
                     continue
                 key = (msg.key() or b"").decode()
-                loop.call_soon_threadsafe(self.on_message, key, (msg.value() or b"").decode())
+                loop.call_soon_threadsafe(on_message, key, (msg.value() or b"").decode())
         finally:
             consumer.close()

@@ -7,13 +7,13 @@ the loop; the latest signal per level is kept so a new client starts with a full
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(slots=True, eq=False)  # identity, not value: clients live in a set
 class Client:
     queue: asyncio.Queue[str]
-    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+    overflowed: bool = False
 
 
 @dataclass(slots=True)
@@ -49,5 +49,5 @@ class Hub:
                 client.queue.put_nowait(text)
             except asyncio.QueueFull:
                 self.stats.slow_disconnects += 1
-                client.overflowed.set()
+                client.overflowed = True
                 self.clients.discard(client)

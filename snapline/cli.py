@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from physics.config import PhysicsConfig
 from snapline.errors import SnaplineError
@@ -58,6 +59,9 @@ def main() -> None:
         app()
     except SnaplineError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    except ValidationError as exc:  # a setting from the environment or an option
+        typer.secho(f"error: invalid setting: {exc}", fg="red", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -201,7 +205,7 @@ def bridge(
     s = Settings()
     require_broker(s.kafka)
     topic = TopicCatalog.from_settings(s).name("signals")
-    consumer = SignalsConsumer(s.kafka, topic, lambda k, v: None, from_beginning)
+    consumer = SignalsConsumer(s.kafka, topic, from_beginning)
     uvicorn.run(create_app(consumer), host=host, port=port, log_level="warning")
 
 

@@ -108,7 +108,7 @@ def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subpro
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.returncode not in (0, -signal.SIGINT, 130, 1):
+        if proc.returncode not in (0, -signal.SIGINT, 130):
             typer.echo(f"{name} exited with code {proc.returncode}", err=True)
 
 

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import heapq
-import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.databento.dbn_file import open_dbn
-from connectors.databento.messages import SkipCounts, to_messages
+from connectors.databento.messages import SkipCounts, file_messages
 from connectors.pacing import Pacer
-from schemas.envelope import RawHeaders, RawMessage
 from snapline.kafka.catalog import TopicCatalog
 from snapline.kafka.producer import TrackedProducer
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -43,25 +37,15 @@ def ingest_files(
     """Produce every routed record of every file; on a bad file, deliver what came before it,
     then raise the file's error."""
     report = IngestReport()
-    streams = [_timed(path, max_run, source, report.skipped) for path in paths]
+    streams = [file_messages(path, max_run, source, report.skipped) for path in paths]
     try:
         # Files are merged by receive time so that pacing holds across them (book + trades).
-        for ts_recv_ns, records, msg in heapq.merge(*streams, key=lambda t: t[0]):
-            pacer.wait_until(ts_recv_ns)
+        for headers, msg in heapq.merge(*streams, key=lambda hm: hm[0].ts_recv_ns):
+            pacer.wait_until(headers.ts_recv_ns)
             topic = catalog.name(msg.role)
             producer.produce(topic, msg.value, key=msg.key, headers=msg.headers)
             report.messages += 1
-            report.records[topic] = report.records.get(topic, 0) + records
+            report.records[topic] = report.records.get(topic, 0) + headers.records
     finally:
         producer.flush()
     return report
-
-
-def _timed(
-    path: Path, max_run: int, source: str, skipped: SkipCounts
-) -> Iterator[tuple[int, int, RawMessage]]:
-    info, runs = open_dbn(path, max_run)
-    log.info("%s: DBN v%s %s %s", path, info.version, info.dataset, info.schema or "mixed")
-    for msg in to_messages(info, runs, source, skipped):
-        headers = RawHeaders.from_kafka(msg.headers)
-        yield headers.ts_recv_ns, headers.records, msg

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from connectors.databento.dbn_file import DbnInfo, RecordRun
+from connectors.databento.dbn_file import DbnInfo, RecordRun, open_dbn
 from schemas.dbn import RECORD_LAYOUTS, RTYPE_TO_SCHEMA
 from schemas.envelope import RawHeaders, RawMessage
+
+log = logging.getLogger(__name__)
 
 # rtype -> topic role: the two record types the engine consumes.
 ROLE_BY_SCHEMA = {"mbp-10": "es_mbp10", "trades": "es_trades"}
@@ -27,9 +31,23 @@ class SkipCounts:
         return ", ".join(f"rtype 0x{r:02x}: {n}" for r, n in sorted(self.by_rtype.items()))
 
 
+def file_messages(
+    path: Path, max_run: int, source: str, skipped: SkipCounts
+) -> Iterator[tuple[RawHeaders, RawMessage]]:
+    """Every raw-topic message of a DBN file, in file order, with its parsed headers.
+
+    Used by ``snapline ingest dbn`` and by in-process replay, so both see the same bytes.
+    """
+    info, runs = open_dbn(path, max_run)
+    log.info("%s: DBN v%s %s %s", path, info.version, info.dataset, info.schema or "mixed")
+    yield from to_messages(info, runs, source, skipped)
+    if skipped.by_rtype:
+        log.info("%s: records without a raw topic: %s", path, skipped.describe())
+
+
 def to_messages(
     info: DbnInfo, runs: Iterator[RecordRun], source: str, skipped: SkipCounts
-) -> Iterator[RawMessage]:
+) -> Iterator[tuple[RawHeaders, RawMessage]]:
     """One message per run of a routed record type; other runs are counted in ``skipped``."""
     for run in runs:
         schema = RTYPE_TO_SCHEMA.get(run.rtype)
@@ -47,12 +65,13 @@ def to_messages(
                 "dbn_ts_out": info.ts_out,
             }
         )
-        yield RawMessage(
+        msg = RawMessage(
             role=ROLE_BY_SCHEMA[schema],
             key=str(run.instrument_id).encode(),
             value=run.data,
             headers=headers.to_kafka(),
         )
+        yield headers, msg
 
 
 def _layout_matches(schema: str, run: RecordRun, ts_out: bool) -> bool:

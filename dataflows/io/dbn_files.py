@@ -6,19 +6,16 @@ produce, so in-process replay and the Kafka path see identical bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from connectors.databento.dbn_file import open_dbn
-from connectors.databento.messages import SkipCounts, to_messages
+from connectors.databento.messages import SkipCounts, file_messages
 from dataflows.signals.items import IdleTick, PartitionEnd
 from schemas.envelope import RawMessage
 
-log = logging.getLogger(__name__)
 BATCH = 64
 
 
@@ -29,11 +26,8 @@ def file_partition(i: int) -> str:
 class _FilePartition(StatefulSourcePartition[RawMessage | PartitionEnd | IdleTick, int]):
     def __init__(self, name: str, path: Path, max_run: int, resume_at: int) -> None:
         self._name = name
-        self._path = path
-        self._skipped = SkipCounts()
-        info, runs = open_dbn(path, max_run)
-        messages = to_messages(info, runs, "databento.file", self._skipped)
-        self._messages: Iterator[RawMessage] = itertools.islice(messages, resume_at, None)
+        messages = file_messages(path, max_run, "databento.file", SkipCounts())
+        self._messages = itertools.islice(messages, resume_at, None)
         self._offset = resume_at
         self._done = False
 
@@ -41,18 +35,12 @@ class _FilePartition(StatefulSourcePartition[RawMessage | PartitionEnd | IdleTic
         if self._done:
             raise StopIteration
         batch: list[RawMessage | PartitionEnd | IdleTick] = []
-        for msg in itertools.islice(self._messages, BATCH):
-            batch.append(
-                RawMessage(msg.role, msg.key, msg.value, msg.headers, self._name, self._offset)
-            )
+        for _, msg in itertools.islice(self._messages, BATCH):
+            batch.append(dataclasses.replace(msg, partition=self._name, offset=self._offset))
             self._offset += 1
         if len(batch) < BATCH:
             self._done = True
             batch.append(PartitionEnd(self._name))
-            if self._skipped.by_rtype:
-                log.info(
-                    "%s: records without a raw topic: %s", self._path, self._skipped.describe()
-                )
         return batch
 
     def snapshot(self) -> int:

@@ -9,9 +9,10 @@ quiet market still snaps; events later than that are counted and land in the nex
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from physics.config import PhysicsConfig
 from physics.levels import active_levels
 from physics.tape import TapeWindow, velocity, window_volumes
 
+log = logging.getLogger(__name__)
 NEVER = -(2**63)
 FOREVER = 2**63 - 1
 
@@ -44,31 +46,41 @@ class MarketConfig:
 
 @dataclass(slots=True)
 class Counters:
+    """Records and snaps the market step could not use, and why; logged, never silent."""
+
     late_records: int = 0
     other_instrument_records: int = 0
     snaps_without_spot: int = 0
 
+    def describe(self) -> str:
+        return (
+            f"{self.late_records} late records (into the next snap), "
+            f"{self.other_instrument_records} records of other instruments (ignored), "
+            f"{self.snaps_without_spot} snaps without a two-sided book (not published)"
+        )
 
-@dataclass(slots=True)
+
 class _Column:
     """Time-ordered rows of one stream, appended in batches and consolidated on demand."""
 
-    ts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    cols: dict[str, np.ndarray] = field(default_factory=dict)
-    pending: list[dict[str, np.ndarray]] = field(default_factory=list)
+    def __init__(self, **empty: np.ndarray) -> None:
+        self.ts = np.empty(0, np.int64)
+        self.cols = empty  # column name -> array, row-aligned with ts
+        self.pending: list[dict[str, np.ndarray]] = []
 
     def append(self, ts: np.ndarray, **cols: np.ndarray) -> None:
         self.pending.append({"ts": ts, **cols})
 
-    def consolidate(self) -> int:
-        """Merge pending batches; returns how many rows arrived out of time order."""
+    def consolidate(self, snapped_ns: int) -> int:
+        """Merge pending batches in time order; returns how many pending rows are dated at or
+        before ``snapped_ns``, the last snap already published (they are late)."""
         if not self.pending:
             return 0
-        parts = [{"ts": self.ts, **self.cols}, *self.pending] if self.cols else self.pending
+        late = sum(int(np.count_nonzero(p["ts"] <= snapped_ns)) for p in self.pending)
+        parts = [{"ts": self.ts, **self.cols}, *self.pending]
         merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         self.pending = []
-        late = int(np.count_nonzero(np.diff(merged["ts"]) < 0))
-        if late:
+        if np.any(np.diff(merged["ts"]) < 0):
             order = np.argsort(merged["ts"], kind="stable")
             merged = {k: v[order] for k, v in merged.items()}
         self.ts = merged.pop("ts")
@@ -90,12 +102,17 @@ class MarketState:
         self.watermark_ns = dict.fromkeys(cfg.partitions, NEVER)
         self.ended: set[str] = set()
         self.instrument_id = cfg.instrument_id
-        self.book = _Column()
-        self.trades = _Column()
+        self.book = _Column(
+            bid_px=np.empty((0, 10)), bid_sz=np.empty((0, 10), np.int64),
+            ask_px=np.empty((0, 10)), ask_sz=np.empty((0, 10), np.int64),
+        )  # fmt: skip
+        self.trades = _Column(
+            size=np.empty(0, np.int64), is_buy=np.empty(0, bool), is_sell=np.empty(0, bool)
+        )
         self.max_ts_ns = NEVER
         self.next_snap_ns: int | None = None
         self.spots: deque[tuple[int, float]] = deque()
-        self.anchor: tuple[int, int] | None = None  # (max event ts, wall clock when seen)
+        self.anchor: tuple[int, int] | None = None  # live: (event clock, wall clock then)
         self.counters = Counters()
 
     # -- input ----------------------------------------------------------------------------
@@ -119,19 +136,35 @@ class MarketState:
 
     def finish(self) -> list[LevelInput]:
         """Every input has ended: emit the snaps that cover the last events."""
-        return self._emit_due(FOREVER)
+        out = self._emit_due(FOREVER)
+        log.info("market step finished: %s", self.counters.describe())
+        return out
 
     def _advance(self, partition: str, ts_ns: int) -> None:
         self.watermark_ns[partition] = max(self.watermark_ns.get(partition, NEVER), ts_ns)
-        if ts_ns > self.max_ts_ns:
-            self.max_ts_ns = ts_ns
-            if self.cfg.live:
-                self.anchor = (ts_ns, self.clock_ns())
+        self.max_ts_ns = max(self.max_ts_ns, ts_ns)
+        if self.cfg.live:
+            now = self.clock_ns()
+            self.anchor = (max(ts_ns, self._event_clock(now)), now)
+
+    def _event_clock(self, now_ns: int) -> int:
+        """Live estimate of event time: the newest event, run on by the wall clock since."""
+        if self.anchor is None:
+            return NEVER
+        ts, wall = self.anchor
+        return ts + (now_ns - wall)
 
     def _wanted(self, instrument_id: int, n: int) -> bool:
         if self.instrument_id is None:
             self.instrument_id = instrument_id
         if instrument_id != self.instrument_id:
+            if not self.counters.other_instrument_records:
+                log.warning(
+                    "following ES instrument %s; ignoring records of instrument %s (and any "
+                    "other; set SNAPLINE_INSTRUMENT_ID to choose)",
+                    self.instrument_id,
+                    instrument_id,
+                )
             self.counters.other_instrument_records += n
             return False
         return True
@@ -139,10 +172,8 @@ class MarketState:
     def _watermark(self) -> int:
         floor = NEVER
         if self.anchor is not None:
-            # Live: the event clock runs on with the wall clock since the newest event, so
-            # a quiet partition cannot hold the snap back by more than the allowed lateness.
-            ts, wall = self.anchor
-            floor = ts + (self.clock_ns() - wall) - self.cfg.lateness_ms * 1_000_000
+            # Live: a quiet partition cannot hold the snap back by more than the lateness.
+            floor = self._event_clock(self.clock_ns()) - self.cfg.lateness_ms * 1_000_000
         marks = [
             FOREVER if p in self.ended else max(wm, floor) for p, wm in self.watermark_ns.items()
         ]
@@ -150,8 +181,13 @@ class MarketState:
 
     # -- snaps ----------------------------------------------------------------------------
     def _emit_due(self, watermark_ns: int) -> list[LevelInput]:
-        late = self.book.consolidate() + self.trades.consolidate()
-        self.counters.late_records += late
+        snapped = (
+            NEVER if self.next_snap_ns is None else self.next_snap_ns - self.cfg.physics.snap_ns
+        )
+        late = self.book.consolidate(snapped) + self.trades.consolidate(snapped)
+        if late:
+            log.warning("%d records arrived after their snap; they count from the next", late)
+            self.counters.late_records += late
         if self.book.ts.size == 0:
             return []
         snap = self.cfg.physics.snap_ns
@@ -205,8 +241,6 @@ class MarketState:
     def _tape(self, t: int) -> TapeWindow:
         c = self.trades.cols
         window_ns = int(self.cfg.physics.tape_window_s * 1e9)
-        if not c:
-            return window_volumes(*_EMPTY_TRADES, end_ns=t, window_ns=window_ns)
         return window_volumes(
             self.trades.ts, c["size"], c["is_buy"], c["is_sell"], end_ns=t, window_ns=window_ns
         )
@@ -241,11 +275,3 @@ class MarketState:
 
 def _ceil_to(ts_ns: int, step_ns: int) -> int:
     return -(-ts_ns // step_ns) * step_ns
-
-
-_EMPTY_TRADES = (
-    np.empty(0, np.int64),
-    np.empty(0, np.int64),
-    np.empty(0, bool),
-    np.empty(0, bool),
-)

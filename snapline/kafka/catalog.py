@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from snapline.errors import ConfigError
 from snapline.settings import Settings
@@ -20,6 +20,14 @@ class TopicSpec(BaseModel):
     replication_factor: int = Field(default=1, ge=1)
     dlq: bool = False
     config: dict[str, str] = {}
+
+    @field_validator("config", mode="before")
+    @classmethod
+    def _as_strings(cls, value: object) -> object:
+        # Kafka configs are strings on the wire; YAML may read them as numbers.
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
 
 
 class _File(BaseModel):
@@ -43,12 +51,7 @@ class TopicCatalog:
     ) -> TopicCatalog:
         try:
             raw = _File.model_validate(yaml.safe_load(path.read_text()))
-            base = [
-                TopicSpec.model_validate(
-                    {**raw.defaults, **{k: _str_config(k, v) for k, v in t.items()}}
-                )
-                for t in raw.topics
-            ]
+            base = [TopicSpec.model_validate({**raw.defaults, **t}) for t in raw.topics]
         except (OSError, yaml.YAMLError, ValidationError) as exc:
             msg = f"cannot read the topics definition {path}: {exc}"
             raise ConfigError(msg) from exc
@@ -103,10 +106,3 @@ class TopicCatalog:
             if conf:
                 lines.append(f"rpk topic alter-config {s.name} " + conf.replace("-c ", "--set "))
         return "\n".join(lines) + "\n"
-
-
-def _str_config(key: str, value: object) -> object:
-    # Kafka configs are strings on the wire; YAML may read them as numbers.
-    if key == "config" and isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    return value

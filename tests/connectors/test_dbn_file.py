@@ -35,7 +35,7 @@ def test_runs_split_at_max_run_and_keep_order() -> None:
 def test_mixed_live_file_routes_book_and_trades_and_counts_the_rest() -> None:
     info, runs = open_dbn(DATA / "test_data.live.dbn.zst")
     skipped = SkipCounts()
-    msgs = list(to_messages(info, runs, "test", skipped))
+    msgs = [m for _, m in to_messages(info, runs, "test", skipped)]
     assert info.schema is None
     assert sorted({m.role for m in msgs}) == ["es_mbp10", "es_trades"]
     assert sum(len(m.value) // 368 for m in msgs if m.role == "es_mbp10") == 2

@@ -34,7 +34,7 @@ def _free_port() -> int:
 class _Bridge:
     def __init__(self, settings: Settings) -> None:
         topic = TopicCatalog.from_settings(settings).name("signals")
-        consumer = SignalsConsumer(settings.kafka, topic, lambda k, v: None, from_beginning=True)
+        consumer = SignalsConsumer(settings.kafka, topic, from_beginning=True)
         self.port = _free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(

@@ -1,0 +1,107 @@
+"""The market step's event-time sequencing, with hand-built batches and a fake clock."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dataflows.signals.items import BookBatch, LevelInput, PartitionEnd, TradeBatch
+from dataflows.signals.market import MarketConfig, MarketState
+from physics.config import PhysicsConfig
+
+MS = 1_000_000
+T0 = 1_700_000_000_000 * MS  # on the 100 ms grid
+
+
+def book(part: str, *ts_ms: int, bid: float = 4800.0, instrument_id: int = 1) -> BookBatch:
+    """Ten bids of 10 down from ``bid``, ten asks of 5 up from one tick above it."""
+    n = len(ts_ms)
+    steps = 0.25 * np.arange(10)
+    return BookBatch(
+        partition=part,
+        instrument_id=instrument_id,
+        ts_ns=np.array([T0 + t * MS for t in ts_ms], np.int64),
+        bid_px=np.tile(bid - steps, (n, 1)),
+        bid_sz=np.full((n, 10), 10, np.int64),
+        ask_px=np.tile(bid + 0.25 + steps, (n, 1)),
+        ask_sz=np.full((n, 10), 5, np.int64),
+        max_ts_ns=T0 + max(ts_ms) * MS,
+    )
+
+
+def trades(part: str, *ts_ms: int, size: int = 2) -> TradeBatch:
+    n = len(ts_ms)
+    return TradeBatch(
+        partition=part,
+        instrument_id=1,
+        ts_ns=np.array([T0 + t * MS for t in ts_ms], np.int64),
+        price=np.full(n, 4800.0),
+        size=np.full(n, size, np.int64),
+        is_buy=np.ones(n, bool),
+        is_sell=np.zeros(n, bool),
+    )
+
+
+def summary(out: list[LevelInput]) -> list[tuple[int, str, int, int]]:
+    return [
+        (
+            (li.context.ts_ns - T0) // MS,
+            li.level.level_id,
+            li.bids.depth,
+            li.context.tape.buy_volume,
+        )
+        for li in out
+    ]
+
+
+def run(items: list[object], cfg: MarketConfig, clock: list[int] | None = None) -> list[LevelInput]:
+    state = MarketState(cfg, lambda: clock[0] if clock else 0)
+    out: list[LevelInput] = []
+    for item in items:
+        out += state.add(item)  # type: ignore[arg-type]
+    return out + state.finish()
+
+
+CFG = MarketConfig(PhysicsConfig(), partitions=("book", "tape"), explicit_levels=(479.95,))
+
+
+def test_output_does_not_depend_on_how_partitions_interleave() -> None:
+    b1, b2 = book("book", 10, 120), book("book", 250, 330, bid=4800.25)
+    t1, t2 = trades("tape", 50), trades("tape", 260, 310)
+    end = [PartitionEnd("book"), PartitionEnd("tape")]
+    a = run([b1, b2, t1, t2, *end], CFG)
+    b = run([t1, b1, t2, b2, *end], CFG)
+    assert summary(a) == summary(b)
+    assert [s[0] for s in summary(a) if s[1] == "479.95"] == [100, 200, 300, 400]
+    # each snap counts the 5 s of trades up to it: 260 is in the 300 ms snap, 310 is not
+    assert [s[3] for s in summary(a) if s[1] == "479.95"] == [2, 2, 4, 6]
+
+
+def test_a_snap_waits_for_every_partition() -> None:
+    state = MarketState(CFG, lambda: 0)
+    assert state.add(book("book", 10, 250)) == []  # the tape partition has said nothing yet
+    out = state.add(trades("tape", 230))
+    assert sorted({(li.context.ts_ns - T0) // MS for li in out}) == [100, 200]
+
+
+def test_live_quiet_partition_holds_the_snap_back_only_for_the_lateness() -> None:
+    live = MarketConfig(PhysicsConfig(), ("book", "tape"), (479.95,), live=True, lateness_ms=250)
+    clock = [10**9]
+    state = MarketState(live, lambda: clock[0])
+    assert state.add(book("book", 10, 150)) == []  # tape silent, no wall time passed
+    clock[0] += 300 * MS  # 300 ms of wall clock later: event clock ~450 ms, minus 250 lateness
+    out = state.add(book("book", 160))
+    assert sorted({(li.context.ts_ns - T0) // MS for li in out}) == [100]
+    late = trades("tape", 50)  # dated before the published 100 ms snap
+    state.add(late)
+    assert state.counters.late_records == 1
+
+
+def test_other_instruments_are_counted_not_mixed_in() -> None:
+    state = MarketState(CFG, lambda: 0)
+    state.add(book("book", 10))
+    state.add(book("book", 20, bid=5000.0, instrument_id=2))
+    state.add(PartitionEnd("book"))
+    out = state.add(PartitionEnd("tape")) + state.finish()
+    assert out
+    assert all(li.context.book.best_bid() == 4800.0 for li in out)
+    assert state.counters.other_instrument_records == 1
