@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from physics.barrier import BandFlows
+
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
@@ -86,10 +88,20 @@ class SideAtLevel:
     observable: bool
     quote_px: float | None
     quote_sz: int | None
+    depth_start: int = 0  # depth in band at the start of the barrier window
+    added: int = 0  # flows in band over the barrier window
+    cancelled: int = 0
+    filled: int = 0
 
 
-def at(evidence: SideEvidence, i: int) -> SideAtLevel:
-    """The ``i``-th level's share of a vectorised ``SideEvidence``."""
+def at(
+    evidence: SideEvidence,
+    i: int,
+    start: SideEvidence | None = None,
+    flows: BandFlows | None = None,
+) -> SideAtLevel:
+    """The ``i``-th level's share of vectorised evidence: the book now, the book at the start
+    of the barrier window, and the flows in between."""
     px = float(evidence.quote_px[i])
     has_quote = not np.isnan(px)
     return SideAtLevel(
@@ -97,4 +109,8 @@ def at(evidence: SideEvidence, i: int) -> SideAtLevel:
         observable=bool(evidence.observable[i]),
         quote_px=px if has_quote else None,
         quote_sz=int(evidence.quote_sz[i]) if has_quote else None,
+        depth_start=int(start.depth[i]) if start is not None else 0,
+        added=int(flows.added[i]) if flows is not None else 0,
+        cancelled=int(flows.cancelled[i]) if flows is not None else 0,
+        filled=int(flows.filled[i]) if flows is not None else 0,
     )

@@ -19,6 +19,20 @@ class PhysicsConfig(BaseModel):
         default=1.0, gt=0, description="levels within this distance of spot publish, $"
     )
     tape_window_s: float = Field(default=5.0, gt=0, description="tape aggression window")
+    barrier_window_s: float = Field(default=5.0, gt=0, description="barrier flow window")
+    vacuum_eps: float = Field(default=1.0, gt=0, description="contracts; keeps v finite")
+    barrier_state_threshold: float = Field(default=0.3, gt=0, lt=1)
+    absorption_min_filled: int = Field(default=20, ge=1, description="contracts in the window")
+    weak_depth: int = Field(default=10, ge=0, description="contracts in band")
+    depth_median_snaps: int = Field(default=3000, ge=1, description="session-median sample")
+    velocity_ref_spy: float = Field(default=0.05, gt=0, description="u_ref, SPY $/s")
+    weight_barrier: float = Field(default=0.45, ge=0)
+    weight_tape: float = Field(default=0.35, ge=0)
+    weight_fuel: float = Field(default=0.20, ge=0)
+    call_distance_spy: float = Field(
+        default=0.25, gt=0, description="a level further than this from spot is not in play"
+    )
+    stale_book_ms: float = Field(default=5000.0, gt=0, description="older book: ABSTAIN")
     max_book_gap_s: float = Field(
         default=60.0, gt=0, description="no snaps after the book has been silent this long"
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections import deque
 from typing import Literal
 
 CallName = Literal["BREAK", "BOUNCE", "NEUTRAL"]
@@ -31,3 +33,36 @@ def call_with_hysteresis(prev: CallName, smoothed: float, enter: float, exit_: f
     if prev == "BOUNCE" and smoothed <= -exit_:
         return "BOUNCE"
     return "NEUTRAL"
+
+
+def combine(scores: dict[str, float | None], weights: dict[str, float]) -> float | None:
+    """Weighted mean of the evidence that is present; missing evidence drops out and the
+    weights renormalise. None when nothing is present."""
+    present = {k: v for k, v in scores.items() if v is not None and weights.get(k, 0.0) > 0}
+    if not present:
+        return None
+    total = sum(weights[k] for k in present)
+    return sum(weights[k] * v for k, v in present.items()) / total
+
+
+class RollingMedian:
+    """Median of the last ``size`` values (a level's recent depth, for WALL)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._window: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def add(self, x: float) -> None:
+        self._window.append(x)
+        bisect.insort(self._sorted, x)
+        if len(self._window) > self.size:
+            old = self._window.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
+
+    def median(self) -> float | None:
+        n = len(self._sorted)
+        if n == 0:
+            return None
+        mid = n // 2
+        return self._sorted[mid] if n % 2 else (self._sorted[mid - 1] + self._sorted[mid]) / 2

@@ -5,6 +5,7 @@ DBN trade side 'B': the buyer aggressed; 'A': the seller did; 'N': not known.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,3 +44,18 @@ def velocity(spot_then: float | None, spot_now: float | None, dt_s: float) -> fl
     if spot_then is None or spot_now is None or dt_s <= 0:
         return None
     return (spot_now - spot_then) / dt_s
+
+
+def tape_score(ofi: float | None, velocity_spy: float | None, s: int, u_ref: float) -> float | None:
+    """``mean(s * ofi, tanh(s * u / u_ref))`` over the parts observed, clipped to [-1, 1].
+
+    ``s`` is -1 for support (a break goes down), +1 for resistance. None if neither is known.
+    """
+    parts = []
+    if ofi is not None:
+        parts.append(s * ofi)
+    if velocity_spy is not None:
+        parts.append(math.tanh(s * velocity_spy / u_ref))
+    if not parts:
+        return None
+    return max(-1.0, min(1.0, sum(parts) / len(parts)))

@@ -91,8 +91,12 @@ class LevelSignal(_Model):
     barrier: Barrier
     tape: Tape
     fuel: Fuel
-    break_score_raw: float
-    break_score: float = Field(description="smoothed (EWMA) break score in [-1, 1]")
+    break_score_raw: float | None = Field(
+        description="weighted evidence in [-1, 1], positive favours BREAK; null: none observed"
+    )
+    break_score: float | None = Field(
+        description="smoothed (EWMA) break score in [-1, 1]; null until evidence is observed"
+    )
     signal: Call
     confidence: float = Field(ge=0, le=1)
     reason: str

@@ -1,27 +1,35 @@
-"""Per-level state: side, smoothing, the call with hysteresis, and the LevelSignal itself.
+"""Per-level state and the LevelSignal: side, barrier/tape/fuel scores, smoothing, the call.
 
-The scores here are placeholders until the physics engine lands (issue #4): barrier, tape and
-fuel scores are reported as ``null`` (not computed), never as evidence of neutrality.
+The maths is in ``physics/``; this module joins it for one level at one snap. Evidence that
+was not observed (no options feed, a level outside the visible book) is ``null`` and drops
+out of the score; it is never a fake zero.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dataflows.signals.items import LevelInput
+import numpy as np
+
+from dataflows.signals.items import LevelInput, SnapContext
+from physics import barrier as bar
 from physics.book import SideAtLevel
 from physics.config import PhysicsConfig
-from physics.score import CallName, call_with_hysteresis, ewma
-from schemas.level_signal import Barrier, Fuel, Health, LevelSignal, Side, Tape
+from physics.score import CallName, RollingMedian, call_with_hysteresis, combine, ewma
+from physics.tape import tape_score
+from schemas.level_signal import Barrier, BarrierState, Call, Fuel, Health, LevelSignal, Side, Tape
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LevelState:
-    snap_seq: int
-    side: Side
-    smoothed: float
-    smoothed_ts_ns: int
-    call: CallName
+    """Mutable per-level state, owned by the keyed step for this level only."""
+
+    depth_median: RollingMedian
+    snap_seq: int = -1
+    side: Side | None = None
+    smoothed: float | None = None
+    smoothed_ts_ns: int | None = None
+    call: CallName = "NEUTRAL"
 
 
 def side_of(spot: float, level: float, previous: Side | None) -> Side:
@@ -36,66 +44,110 @@ def side_of(spot: float, level: float, previous: Side | None) -> Side:
 def step(
     state: LevelState | None, inp: LevelInput, cfg: PhysicsConfig
 ) -> tuple[LevelState, LevelSignal]:
+    st = state or LevelState(RollingMedian(cfg.depth_median_snaps))
     ctx = inp.context
-    side = side_of(ctx.spot, inp.level.price, state.side if state else None)
-    defending = inp.bids if side == "support" else inp.asks
-    raw = 0.0  # no scored evidence until issue #4: the weights renormalise over nothing
-    smoothed = ewma(
-        state.smoothed if state else None,
-        state.smoothed_ts_ns if state else None,
-        raw,
-        ctx.ts_ns,
-        cfg.smoothing_half_life_s,
-    )
-    call = call_with_hysteresis(
-        state.call if state else "NEUTRAL", smoothed, cfg.signal_enter, cfg.signal_exit
-    )
-    seq = state.snap_seq + 1 if state else 0
-    signal = LevelSignal(
+    st.side = side_of(ctx.spot, inp.level.price, st.side)
+    s = -1 if st.side == "support" else 1
+    defending = inp.bids if st.side == "support" else inp.asks
+    barrier = _barrier(defending, ctx, st, cfg)
+    tape = _tape(ctx, s, cfg)
+    fuel = Fuel(score=None, regime="MISSING", gex_near_level=None)  # no options feed yet
+    weights = {"barrier": cfg.weight_barrier, "tape": cfg.weight_tape, "fuel": cfg.weight_fuel}
+    raw = combine({"barrier": barrier.score, "tape": tape.score, "fuel": fuel.score}, weights)
+    if raw is not None:
+        st.smoothed = ewma(
+            st.smoothed, st.smoothed_ts_ns, raw, ctx.ts_ns, cfg.smoothing_half_life_s
+        )
+        st.smoothed_ts_ns = ctx.ts_ns
+        st.call = call_with_hysteresis(st.call, st.smoothed, cfg.signal_enter, cfg.signal_exit)
+    stale = ctx.book_age_ms > cfg.stale_book_ms
+    in_play = abs(ctx.spot - inp.level.price) <= cfg.call_distance_spy
+    signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
+    st.snap_seq += 1
+    return st, LevelSignal(
         ts_event_ns=ctx.ts_ns,
         ts_publish_ns=0,  # stamped when the signal leaves the dataflow
-        snap_seq=seq,
+        snap_seq=st.snap_seq,
         snap_levels=ctx.n_levels,
         level_id=inp.level.level_id,
         level_price=inp.level.price,
         level_kinds=list(inp.level.kinds),
-        side=side,
+        side=st.side,
         spot=ctx.spot,
         distance=abs(ctx.spot - inp.level.price),
         ratio=ctx.ratio,
         best_bid=_spy(ctx.book.best_bid(), ctx.ratio),
         best_ask=_spy(ctx.book.best_ask(), ctx.ratio),
-        barrier=_barrier(defending, ctx.ratio),
-        tape=Tape(
-            score=None,
-            ofi=ctx.tape.ofi,
-            buy_volume=ctx.tape.buy_volume,
-            sell_volume=ctx.tape.sell_volume,
-            velocity=ctx.velocity,
-        ),
-        fuel=Fuel(score=None, regime="MISSING", gex_near_level=None),
+        barrier=barrier,
+        tape=tape,
+        fuel=fuel,
         break_score_raw=raw,
-        break_score=smoothed,
-        signal=call,
-        confidence=min(abs(smoothed), 1.0),
-        reason="no scored evidence yet: depth and tape are measured, scoring is not wired",
+        break_score=st.smoothed,
+        signal=signal,
+        confidence=min(abs(st.smoothed or 0.0), 1.0) if signal != "ABSTAIN" else 0.0,
+        reason=_reason(signal, barrier, tape, stale, in_play, ctx),
         health=Health(book_age_ms=ctx.book_age_ms, last_trade_age_ms=ctx.last_trade_age_ms),
     )
-    return LevelState(seq, side, smoothed, ctx.ts_ns, call), signal
 
 
-def _barrier(side: SideAtLevel, ratio: float) -> Barrier:
+def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfig) -> Barrier:
+    # sellers hit the bids that defend a support; buyers lift the asks of a resistance
+    aggression = ctx.tape.sell_volume if st.side == "support" else ctx.tape.buy_volume
+    state: BarrierState = "UNOBSERVED"
+    score = None
+    if d.observable:
+        flows = bar.BandFlows(*(np.array([x]) for x in (d.added, d.cancelled, d.filled)))
+        v = bar.vacuum_pressure(np.array([d.depth_start]), flows, cfg.vacuum_eps)
+        score = float(bar.barrier_score(v)[0])
+        state = bar.barrier_state(score, d.depth, st.depth_median.median(), d.added, d.filled, cfg)
+        st.depth_median.add(d.depth)
     return Barrier(
-        state="NEUTRAL" if side.observable else "UNOBSERVED",
-        score=None,
-        observable=side.observable,
-        depth=side.depth,
-        added=0,
-        cancelled=0,
-        filled=0,
-        defending_price=_spy(side.quote_px, ratio),
-        defending_size=side.quote_sz,
+        state=state,
+        score=score,
+        observable=d.observable,
+        depth=d.depth,
+        added=d.added,
+        cancelled=d.cancelled,
+        filled=d.filled,
+        defending_price=_spy(d.quote_px, ctx.ratio),
+        defending_size=d.quote_sz,
+        pull_ratio=bar.pull_ratio(d.cancelled, d.filled),
+        time_to_clear_s=bar.time_to_clear_s(d.depth, aggression, cfg.tape_window_s),
     )
+
+
+def _tape(ctx: SnapContext, s: int, cfg: PhysicsConfig) -> Tape:
+    return Tape(
+        score=tape_score(ctx.tape.ofi, ctx.velocity, s, cfg.velocity_ref_spy),
+        ofi=ctx.tape.ofi,
+        buy_volume=ctx.tape.buy_volume,
+        sell_volume=ctx.tape.sell_volume,
+        velocity=ctx.velocity,
+    )
+
+
+def _reason(
+    signal: str, barrier: Barrier, tape: Tape, stale: bool, in_play: bool, ctx: SnapContext
+) -> str:
+    if stale:
+        return f"abstain: book is {ctx.book_age_ms / 1000:.1f} s old"
+    if signal == "ABSTAIN":
+        return "abstain: no evidence observed at this level"
+    if not in_play:
+        return "not in play: too far from spot for a call"
+    parts = []
+    if barrier.score is not None:
+        parts.append(
+            f"barrier {barrier.state.lower()} {barrier.score:+.2f} (depth {barrier.depth}, "
+            f"+{barrier.added} -{barrier.cancelled} pulled -{barrier.filled} filled)"
+        )
+    else:
+        parts.append("level outside the visible book")
+    if tape.score is not None:
+        ofi = "n/a" if tape.ofi is None else f"{tape.ofi:+.2f}"
+        parts.append(f"tape {tape.score:+.2f} (ofi {ofi})")
+    parts.append("no options feed")
+    return f"{signal}: " + "; ".join(parts)
 
 
 def _spy(es_price: float | None, ratio: float) -> float | None:

@@ -24,8 +24,10 @@ from dataflows.signals.items import (
     SnapContext,
     TradeBatch,
 )
+from physics.barrier import BandFlows, band_flows
 from physics.book import Book, at, side_evidence
 from physics.config import PhysicsConfig
+from physics.flows import price_flows
 from physics.levels import active_levels
 from physics.tape import TapeWindow, velocity, window_volumes
 
@@ -107,8 +109,13 @@ class MarketState:
             ask_px=np.empty((0, 10)), ask_sz=np.empty((0, 10), np.int64),
         )  # fmt: skip
         self.trades = _Column(
-            size=np.empty(0, np.int64), is_buy=np.empty(0, bool), is_sell=np.empty(0, bool)
+            price=np.empty(0),
+            size=np.empty(0, np.int64),
+            is_buy=np.empty(0, bool),
+            is_sell=np.empty(0, bool),
         )
+        self.flows = {bids: _flow_column() for bids in (True, False)}  # per side of the book
+        self.flowed_ns = NEVER  # book rows up to here have their flows computed
         self.max_ts_ns = NEVER
         self.next_snap_ns: int | None = None
         self.spots: deque[tuple[int, float]] = deque()
@@ -130,7 +137,11 @@ class MarketState:
             self._advance(item.partition, item.max_ts_ns)
             if self._wanted(item.instrument_id, len(item.ts_ns)):
                 self.trades.append(
-                    item.ts_ns, size=item.size, is_buy=item.is_buy, is_sell=item.is_sell
+                    item.ts_ns,
+                    price=item.price,
+                    size=item.size,
+                    is_buy=item.is_buy,
+                    is_sell=item.is_sell,
                 )
         return self._emit_due(self._watermark())
 
@@ -194,6 +205,7 @@ class MarketState:
         if self.next_snap_ns is None:
             self.next_snap_ns = _ceil_to(int(self.book.ts[0]), snap)
         bound = self.max_ts_ns + snap if watermark_ns == FOREVER else watermark_ns
+        self._account_flows(bound)
         gap_ns = int(self.cfg.physics.max_book_gap_s * 1e9)
         out: list[LevelInput] = []
         while self.next_snap_ns < bound:
@@ -234,9 +246,68 @@ class MarketState:
         )
         level_es = np.array([lv.price for lv in levels]) * ratio
         half_band = p.band_ticks * p.es_tick
-        bids = side_evidence(book.bid_px, book.bid_sz, level_es, half_band, bids=True)
-        asks = side_evidence(book.ask_px, book.ask_sz, level_es, half_band, bids=False)
-        return [LevelInput(lv, ctx, at(bids, i), at(asks, i)) for i, lv in enumerate(levels)]
+        start = self._book_at(t - int(p.barrier_window_s * 1e9))
+        sides = {}
+        for bids, book_px, book_sz, start_px, start_sz in (
+            (True, book.bid_px, book.bid_sz, start.bid_px, start.bid_sz),
+            (False, book.ask_px, book.ask_sz, start.ask_px, start.ask_sz),
+        ):
+            now_ev = side_evidence(book_px, book_sz, level_es, half_band, bids=bids)
+            start_ev = side_evidence(start_px, start_sz, level_es, half_band, bids=bids)
+            flows = self._band_flows(bids, t, level_es, half_band)
+            sides[bids] = [at(now_ev, i, start_ev, flows) for i in range(len(levels))]
+        return [LevelInput(lv, ctx, sides[True][i], sides[False][i]) for i, lv in enumerate(levels)]
+
+    def _book_at(self, t: int) -> Book:
+        """The book as of ``t`` (the oldest kept one if ``t`` precedes it)."""
+        i = max(int(np.searchsorted(self.book.ts, t, side="right")) - 1, 0)
+        c = self.book.cols
+        return Book(c["bid_px"][i], c["bid_sz"][i], c["ask_px"][i], c["ask_sz"][i])
+
+    def _account_flows(self, bound: int) -> None:
+        """Flows of every book transition now complete: rows before ``bound``, whose trades
+        have all arrived (the watermark is past them)."""
+        ts = self.book.ts
+        first = int(np.searchsorted(ts, self.flowed_ns, side="right"))
+        last = int(np.searchsorted(ts, bound, side="left"))
+        lo = max(first - 1, 0)
+        if last - lo < 2:
+            return
+        rows = slice(lo, last)
+        tick = self.cfg.physics.es_tick
+        tr = self.trades
+        t_lo = int(np.searchsorted(tr.ts, ts[lo], side="right"))
+        t_hi = int(np.searchsorted(tr.ts, ts[last - 1], side="right"))
+        trade_row = np.searchsorted(ts[rows], tr.ts[t_lo:t_hi], side="left").astype(np.int64)
+        trade_tick = np.rint(tr.cols["price"][t_lo:t_hi] / tick).astype(np.int64)
+        trade_size = tr.cols["size"][t_lo:t_hi]
+        c = self.book.cols
+        for bids, px, sz in ((True, c["bid_px"], c["bid_sz"]), (False, c["ask_px"], c["ask_sz"])):
+            pf = price_flows(px[rows], sz[rows], bids, tick, trade_row, trade_tick, trade_size)
+            self.flows[bids].append(
+                ts[rows][pf.row],
+                price_tick=pf.price_tick,
+                added=pf.added,
+                cancelled=pf.cancelled,
+                filled=pf.filled,
+            )
+            self.flows[bids].consolidate(NEVER)
+        self.flowed_ns = int(ts[last - 1])
+
+    def _band_flows(self, bids: bool, t: int, level_es: np.ndarray, half_band: float) -> BandFlows:
+        p = self.cfg.physics
+        col = self.flows[bids]
+        lo = int(np.searchsorted(col.ts, t - int(p.barrier_window_s * 1e9), side="right"))
+        hi = int(np.searchsorted(col.ts, t, side="right"))
+        c = col.cols
+        return band_flows(
+            c["price_tick"][lo:hi],
+            c["added"][lo:hi],
+            c["cancelled"][lo:hi],
+            c["filled"][lo:hi],
+            np.ceil((level_es - half_band) / p.es_tick - 1e-9).astype(np.int64),
+            np.floor((level_es + half_band) / p.es_tick + 1e-9).astype(np.int64),
+        )
 
     def _tape(self, t: int) -> TapeWindow:
         c = self.trades.cols
@@ -263,14 +334,26 @@ class MarketState:
         """Forget what no future snap can need: old books and trades outside the window."""
         if self.next_snap_ns is None:
             return
-        done = self.next_snap_ns - self.cfg.physics.snap_ns
-        keep_book = int(np.searchsorted(self.book.ts, done, side="right")) - 1
-        self.book.drop_before(keep_book)
-        horizon = done - int(self.cfg.physics.tape_window_s * 1e9)
+        p = self.cfg.physics
+        done = self.next_snap_ns - p.snap_ns
+        # keep the book as of the oldest barrier-window start a future snap can ask for, and
+        # the last row whose flows are accounted (the next transition starts from it)
+        window_start = min(done - int(p.barrier_window_s * 1e9), self.flowed_ns)
+        self.book.drop_before(int(np.searchsorted(self.book.ts, window_start, side="right")) - 1)
+        for col in self.flows.values():
+            col.drop_before(
+                int(np.searchsorted(col.ts, done - int(p.barrier_window_s * 1e9), side="right"))
+            )
+        horizon = min(done - int(p.tape_window_s * 1e9), self.flowed_ns)
         first_in_window = int(np.searchsorted(self.trades.ts, horizon, side="right"))
         last_done = int(np.searchsorted(self.trades.ts, done, side="right")) - 1
         # keep the last trade already snapped too: it dates "last trade age" in later snaps
         self.trades.drop_before(min(first_in_window, max(last_done, 0)))
+
+
+def _flow_column() -> _Column:
+    z = np.empty(0, np.int64)
+    return _Column(price_tick=z, added=z, cancelled=z, filled=z)
 
 
 def _ceil_to(ts_ns: int, step_ns: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -83,3 +84,62 @@ def test_replay_is_byte_identical_apart_from_publish_time(
     for s in [*signals, *again]:
         s.pop("ts_publish_ns")
     assert again == signals
+
+
+def _ladder(r: np.void, side: str) -> dict[float, int]:
+    undef = np.iinfo(np.int64).max
+    return {
+        r[f"{side}_px_{i:02d}"] / 1e9: int(r[f"{side}_sz_{i:02d}"])
+        for i in range(10)
+        if r[f"{side}_px_{i:02d}"] != undef
+    }
+
+
+def _naive_flows(rows: np.ndarray, trades: np.ndarray, side: str, lo: float, hi: float):  # type: ignore[no-untyped-def]
+    """A, C, F in [lo, hi] over consecutive book pairs, written the slow, obvious way."""
+    a = c = f = 0
+    for prev, cur in itertools.pairwise(rows):
+        before, after = _ladder(prev, side), _ladder(cur, side)
+        # a price counts where both ladders show it: a full ladder hides what lies beyond it
+        if side == "bid":
+            edge = max(min(x) if len(x) == 10 else -1e18 for x in (before, after))
+        else:
+            edge = min(max(x) if len(x) == 10 else 1e18 for x in (before, after))
+        for p in set(before) | set(after):
+            shown = p >= edge if side == "bid" else p <= edge
+            if not (shown and lo <= p <= hi):
+                continue
+            d = after.get(p, 0) - before.get(p, 0)
+            if d > 0:
+                a += d
+            elif d < 0:
+                between = (trades["ts_recv"] > prev["ts_recv"]) & (
+                    trades["ts_recv"] <= cur["ts_recv"]
+                )
+                t = trades[between]
+                traded = int(t["size"][np.isclose(t["price"] / 1e9, p)].sum())
+                f += min(-d, traded)
+                c += -d - min(-d, traded)
+    return a, c, f
+
+
+def test_barrier_flows_match_a_naive_recount(signals: list[dict]) -> None:
+    rec = db.DBNStore.from_bytes(ESH4_MBP10.read_bytes()).to_ndarray()
+    rec = rec[(rec["flags"] & 0x80) != 0]
+    tr = db.DBNStore.from_bytes(ESH4_TRADES.read_bytes()).to_ndarray()
+    ts = rec["ts_recv"].astype(np.int64)
+    busy = [
+        s for s in signals
+        if s["level_id"] == "480.50" and s["barrier"]["observable"]
+        and s["barrier"]["added"] + s["barrier"]["cancelled"] + s["barrier"]["filled"] > 0
+    ][::40]  # fmt: skip
+    assert len(busy) > 30
+    assert any(s["barrier"]["filled"] > 0 for s in busy)
+    for s in busy:
+        t = s["ts_event_ns"]
+        first = np.searchsorted(ts, t - 5_000_000_000, side="right")  # first row in the window
+        last = np.searchsorted(ts, t, side="right")
+        rows = rec[max(first - 1, 0) : last]
+        side = "bid" if s["side"] == "support" else "ask"
+        got = (s["barrier"]["added"], s["barrier"]["cancelled"], s["barrier"]["filled"])
+        assert got == _naive_flows(rows, tr, side, LEVEL * 10 - 1.0, LEVEL * 10 + 1.0)

@@ -1,0 +1,92 @@
+"""The worked examples of docs/physics.md, reproduced."""
+
+import numpy as np
+import pytest
+
+from physics.barrier import (
+    BandFlows,
+    band_flows,
+    barrier_score,
+    barrier_state,
+    pull_ratio,
+    time_to_clear_s,
+    vacuum_pressure,
+)
+from physics.config import PhysicsConfig
+from physics.score import RollingMedian, combine
+from physics.tape import tape_score
+
+CFG = PhysicsConfig()
+
+
+def one(a: int, c: int, f: int) -> BandFlows:
+    return BandFlows(np.array([a]), np.array([c]), np.array([f]))
+
+
+def test_worked_example_vacuum() -> None:
+    # D0 = 200 defending at window start; 10 added, 60 pulled, 30 filled since.
+    v = vacuum_pressure(np.array([200]), one(10, 60, 30), eps=1.0)
+    assert v[0] == pytest.approx(80 / 211)
+    score = barrier_score(v)[0]
+    assert score == pytest.approx(0.6401, abs=1e-4)
+    assert (
+        barrier_state(score, depth=120, median_depth=150.0, flows_a=10, flows_f=30, cfg=CFG)
+        == "VACUUM"
+    )
+    assert pull_ratio(60, 30) == pytest.approx(2 / 3)
+
+
+def test_worked_example_wall_and_absorption() -> None:
+    # refills outpace what left: D0 100, +80 added, 10 pulled, 10 filled
+    s = barrier_score(vacuum_pressure(np.array([100]), one(80, 10, 10), 1.0))[0]
+    assert s == pytest.approx(np.tanh(2 * -60 / 181))
+    assert (
+        barrier_state(s, depth=160, median_depth=120.0, flows_a=80, flows_f=10, cfg=CFG) == "WALL"
+    )
+    assert (
+        barrier_state(s, depth=100, median_depth=120.0, flows_a=80, flows_f=10, cfg=CFG)
+        == "NEUTRAL"
+    )
+    # eating 40 contracts of aggression while refilling 50: absorption
+    assert (
+        barrier_state(0.1, depth=90, median_depth=None, flows_a=50, flows_f=40, cfg=CFG)
+        == "ABSORPTION"
+    )
+    assert barrier_state(0.0, depth=4, median_depth=None, flows_a=0, flows_f=0, cfg=CFG) == "WEAK"
+
+
+def test_band_flows_sum_only_inside_each_band() -> None:
+    ticks = np.array([19200, 19202, 19210])
+    f = band_flows(ticks, np.array([1, 2, 4]), np.array([0, 5, 0]), np.array([3, 0, 0]),
+                   lo_tick=np.array([19196, 19206]), hi_tick=np.array([19204, 19214]))  # fmt: skip
+    assert f.added.tolist() == [3, 4]
+    assert f.cancelled.tolist() == [5, 0]
+    assert f.filled.tolist() == [3, 0]
+
+
+def test_time_to_clear() -> None:
+    assert time_to_clear_s(120, aggressive_volume=60, window_s=5.0) == pytest.approx(10.0)
+    assert time_to_clear_s(120, aggressive_volume=0, window_s=5.0) is None
+
+
+def test_worked_example_tape() -> None:
+    # support (s = -1): sellers 75% of volume (ofi -0.5), spot falling 0.05 $/s
+    assert tape_score(-0.5, -0.05, s=-1, u_ref=0.05) == pytest.approx((0.5 + np.tanh(1.0)) / 2)
+    assert tape_score(None, None, s=1, u_ref=0.05) is None
+    assert tape_score(1.0, None, s=1, u_ref=0.05) == 1.0
+
+
+def test_worked_example_score_renormalises_over_present_evidence() -> None:
+    w = {"barrier": 0.45, "tape": 0.35, "fuel": 0.20}
+    assert combine({"barrier": 0.64, "tape": 0.69, "fuel": None}, w) == pytest.approx(
+        (0.45 * 0.64 + 0.35 * 0.69) / 0.80
+    )
+    assert combine({"barrier": None, "tape": None, "fuel": None}, w) is None
+
+
+def test_rolling_median_forgets_the_oldest() -> None:
+    m = RollingMedian(3)
+    assert m.median() is None
+    for x in (5, 1, 9, 7):
+        m.add(x)
+    assert m.median() == 7  # of 1, 9, 7
