@@ -32,6 +32,11 @@ class PhysicsConfig(BaseModel):
     call_distance_spy: float = Field(
         default=0.25, gt=0, description="a level further than this from spot is not in play"
     )
+    touch_band_spy: float = Field(default=0.05, gt=0, description="a test starts this close")
+    outcome_move_spy: float = Field(default=0.20, gt=0, description="x: move that decides")
+    outcome_horizon_s: float = Field(default=300.0, gt=0, description="undecided: censored")
+    lead_times_s: tuple[float, ...] = Field(default=(1.0, 5.0, 30.0), description="calls before")
+    min_tests: int = Field(default=30, ge=1, description="fewer: no rate is reported")
     stale_book_ms: float = Field(default=5000.0, gt=0, description="older book: ABSTAIN")
     max_book_gap_s: float = Field(
         default=60.0, gt=0, description="no snaps after the book has been silent this long"

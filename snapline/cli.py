@@ -187,6 +187,36 @@ def replay(
     typer.echo(f"wrote {out}")
 
 
+@app.command("evaluate")
+def evaluate(
+    signals: Annotated[
+        Path, typer.Option("--signals", help="LevelSignals JSON lines (replay output)")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="report folder")],
+    dbn: Annotated[
+        list[Path] | None, typer.Option("--dbn", help="MBP-10 file(s) for a finer price path")
+    ] = None,
+    es_spy_ratio: RatioOpt = None,
+) -> None:
+    """Label every level test in the data and score the calls made before it."""
+    from evaluation.report import evaluate as run_evaluation
+
+    cfg = settings_with(ratio=es_spy_ratio).physics
+    report = run_evaluation(signals, out, cfg, dbn or None)
+    s = report["summary"]
+    typer.echo(
+        f"{s['tests']} tests ({s['resolved']} resolved, {s['censored']} censored) over "
+        f"{s['sessions']} session(s); hit rate {_fmt(s['hit_rate'])}, coverage "
+        f"{_fmt(s['coverage'])}, base rate of breaks {_fmt(s['base_rate_break'])}"
+    )
+    typer.echo(f"report: {out / 'index.html'}")
+
+
+def _fmt(rate: dict[str, object]) -> str:
+    value = rate.get("value")
+    return f"{value:.0%} (n={rate['n']})" if isinstance(value, float) else f"n/a (n={rate['n']})"
+
+
 # -- bridge and demo ----------------------------------------------------------------------
 @app.command("bridge")
 def bridge(

@@ -1,0 +1,191 @@
+"""``snapline evaluate``: read signals (and optionally the DBN book), write the report."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure  # the object API renders to files and needs no display
+
+from connectors.databento.messages import SkipCounts, file_messages
+from dataflows.signals.decode import decode
+from dataflows.signals.items import BookBatch
+from evaluation.metrics import LevelSeries, ScoredTest, score_tests, summarise
+from physics.config import PhysicsConfig
+from snapline.errors import InputError
+
+
+def load_signals(path: Path) -> tuple[np.ndarray, np.ndarray, list[LevelSeries]]:
+    """The spot path (one point per snap) and each level's signal series."""
+    if not path.is_file():
+        msg = f"no such signals file: {path}"
+        raise InputError(msg)
+    spot: dict[int, float] = {}
+    per_level: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    kinds: dict[str, set[str]] = defaultdict(set)
+    prices: dict[str, float] = {}
+    with path.open() as fh:
+        for n, line in enumerate(fh, 1):
+            try:
+                s = json.loads(line)
+                lid = s["level_id"]
+                spot[s["ts_event_ns"]] = s["spot"]
+                d = per_level[lid]
+                d["ts"].append(s["ts_event_ns"])
+                d["signal"].append(s["signal"])
+                d["score"].append(np.nan if s["break_score"] is None else s["break_score"])
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                msg = f"{path} line {n}: not a LevelSignal ({exc})"
+                raise InputError(msg) from exc
+            kinds[lid].update(s["level_kinds"])
+            prices[lid] = s["level_price"]
+    ts = np.array(sorted(spot), dtype=np.int64)
+    series = [
+        LevelSeries(
+            prices[lid],
+            tuple(sorted(kinds[lid])),
+            np.array(d["ts"], np.int64),
+            np.array(d["signal"]),
+            np.array(d["score"], np.float64),
+        )
+        for lid, d in sorted(per_level.items())
+    ]
+    return ts, np.array([spot[t] for t in ts]), series
+
+
+def book_spot(paths: list[Path], ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """A finer price path: the mid of every consistent MBP-10 book, in SPY dollars."""
+    ts: list[np.ndarray] = []
+    mid: list[np.ndarray] = []
+    for path in paths:
+        for _, raw in file_messages(path, 2048, "databento.file", SkipCounts()):
+            b = decode(raw)
+            if isinstance(b, BookBatch):
+                ok = (
+                    ~np.isnan(b.bid_px[:, 0])
+                    & ~np.isnan(b.ask_px[:, 0])
+                    & (b.bid_px[:, 0] <= b.ask_px[:, 0])
+                )
+                ts.append(b.ts_ns[ok])
+                mid.append((b.bid_px[ok, 0] + b.ask_px[ok, 0]) / 2 / ratio)
+    if not ts:
+        problem = f"no MBP-10 books in {', '.join(map(str, paths))}"
+        raise InputError(problem)
+    t, m = np.concatenate(ts), np.concatenate(mid)
+    order = np.argsort(t, kind="stable")
+    return t[order], m[order]
+
+
+def evaluate(
+    signals: Path, out: Path, cfg: PhysicsConfig, dbn: list[Path] | None = None
+) -> dict[str, Any]:
+    snap_ts, snap_spot, levels = load_signals(signals)
+    ts, spot = book_spot(dbn, cfg.es_spy_ratio) if dbn else (snap_ts, snap_spot)
+    tests = score_tests(ts, spot, levels, cfg)
+    summary = summarise(tests, cfg)
+    report: dict[str, Any] = {
+        "inputs": {"signals": str(signals), "price_path": "dbn book mid" if dbn else "signal spot"},
+        "config": cfg.model_dump(mode="json"),
+        "summary": summary,
+        "sensitivity_to_outcome_move": {
+            str(x): summarise(score_tests(ts, spot, levels, cfg, move=x), cfg)["hit_rate"]
+            for x in (cfg.outcome_move_spy / 2, cfg.outcome_move_spy, cfg.outcome_move_spy * 1.5)
+        },
+        "tests": [_test_row(s) for s in tests],
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    price_png = _price_plot(snap_ts, snap_spot, levels, tests)
+    calib_png = _calibration_plot(summary["probability"])
+    (out / "price.png").write_bytes(price_png)
+    (out / "calibration.png").write_bytes(calib_png)
+    (out / "index.html").write_text(_html(report, price_png, calib_png))
+    return report
+
+
+def _test_row(s: ScoredTest) -> dict[str, Any]:
+    t = s.test
+    return {
+        "level": t.level, "side": t.side, "touch_ns": t.touch_ns, "outcome": t.outcome,
+        "decided_ns": t.decided_ns, "kinds": list(s.kinds), "call": s.call,
+        "break_score": None if np.isnan(s.break_score) else s.break_score,
+        "calls_before": {str(k): v for k, v in s.lead_calls.items()},
+    }  # fmt: skip
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _price_plot(
+    ts: np.ndarray, spot: np.ndarray, levels: list[LevelSeries], tests: list[ScoredTest]
+) -> bytes:
+    fig = Figure(figsize=(12, 5))
+    ax = fig.subplots()
+    hours = (ts - ts[0]) / 3.6e12 if ts.size else ts
+    ax.plot(hours, spot, lw=0.7, color="#333", label="spot (SPY $)")
+    lo, hi = (spot.min(), spot.max()) if spot.size else (0, 1)
+    for lv in levels:
+        if lo - 0.5 <= lv.price <= hi + 0.5:
+            ax.axhline(lv.price, lw=0.5, ls="--", color="#999")
+    colour = {"BREAK": "#d62728", "BOUNCE": "#2ca02c", "CENSORED": "#7f7f7f"}
+    marker = {"BREAK": "^", "BOUNCE": "v", "NEUTRAL": "o", "ABSTAIN": "x", "NONE": "."}
+    for s in tests:
+        x = (s.test.touch_ns - ts[0]) / 3.6e12
+        ax.scatter(
+            [x], [s.test.level], c=colour[s.test.outcome], marker=marker.get(s.call, "o"), s=36
+        )
+    ax.set_xlabel("hours from first snap")
+    ax.set_ylabel("SPY $")
+    ax.set_title(
+        "tests: colour = outcome (red break, green bounce, grey censored); marker = call at touch"
+    )
+    return _png(fig)
+
+
+def _calibration_plot(prob: dict[str, Any]) -> bytes:
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], ls="--", color="#999")
+    pts = prob.get("reliability", [])
+    if pts:
+        ax.plot([p["p_mean"] for p in pts], [p["observed"] for p in pts], "o-")
+    else:
+        ax.text(0.5, 0.5, prob.get("note", "no data"), ha="center")
+    ax.set_xlabel("(break_score + 1) / 2 at the touch")
+    ax.set_ylabel("observed break frequency")
+    return _png(fig)
+
+
+def _html(report: dict[str, Any], price_png: bytes, calib_png: bytes) -> str:
+    def img(b: bytes) -> str:
+        return f'<img src="data:image/png;base64,{base64.b64encode(b).decode()}">'
+
+    summary = html.escape(json.dumps(report["summary"], indent=2))
+    sens = html.escape(json.dumps(report["sensitivity_to_outcome_move"], indent=2))
+    rows = "".join(
+        f"<tr><td>{t['level']}</td><td>{t['side']}</td><td>{t['touch_ns']}</td>"
+        f"<td>{t['outcome']}</td><td>{t['call']}</td><td>{t['break_score']}</td></tr>"
+        for t in report["tests"]
+    )
+    return f"""<!doctype html><meta charset="utf-8"><title>snapline evaluation</title>
+<style>body{{font:14px system-ui;margin:2em}}pre{{background:#f6f6f6;padding:1em}}
+td,th{{padding:2px 8px;border-bottom:1px solid #ddd}}</style>
+<h1>snapline evaluation</h1>
+<p>Inputs: {html.escape(json.dumps(report["inputs"]))}. Nothing here is fitted to outcomes.
+Rates on fewer than {report["config"]["min_tests"]} cases are withheld.</p>
+{img(price_png)}
+<h2>Summary</h2><pre>{summary}</pre>
+<h2>Calibration</h2>{img(calib_png)}
+<h2>Hit rate against the outcome threshold</h2><pre>{sens}</pre>
+<h2>Every test</h2><table><tr><th>level</th><th>side</th><th>touch (ns)</th><th>outcome</th>
+<th>call</th><th>break score</th></tr>{rows}</table>
+"""

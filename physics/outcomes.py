@@ -1,0 +1,102 @@
+"""What price actually did at a level (DESIGN §8): tests, and their outcome.
+
+A test starts when spot comes within ``touch_band`` of the level, having been outside it; the
+side is where spot came from. It is a BREAK when spot then goes ``x`` beyond the level before
+it goes ``x`` back away, a BOUNCE for the reverse, and CENSORED when neither happens within the
+horizon or before the data ends. The next test arms only once spot has left the band: a long
+grind at a level is one decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+Outcome = Literal["BREAK", "BOUNCE", "CENSORED"]
+
+
+@dataclass(frozen=True, slots=True)
+class LevelTest:
+    level: float
+    side: Literal["support", "resistance"]
+    touch_ns: int
+    outcome: Outcome
+    decided_ns: int | None  # when the outcome became known
+
+
+def label_tests(
+    ts_ns: npt.NDArray[np.int64],
+    spot: npt.NDArray[np.float64],
+    level: float,
+    touch_band: float,
+    move: float,
+    horizon_ns: int,
+) -> list[LevelTest]:
+    """Every test of ``level`` in a spot path (time ascending) and its outcome."""
+    dist = spot - level
+    inside = np.abs(dist) <= touch_band + 1e-9  # prices are cents: absorb float noise
+    tests: list[LevelTest] = []
+    i = 0
+    n = len(spot)
+    while i < n:
+        entries = np.flatnonzero(inside[i:])
+        if entries.size == 0:
+            break
+        t = i + int(entries[0])
+        if t == 0:  # the data starts at the level: no approach side to speak of
+            i = _leave(inside, t)
+            continue
+        side: Literal["support", "resistance"] = "support" if dist[t - 1] > 0 else "resistance"
+        tests.append(_decide(ts_ns, dist, t, level, side, move, horizon_ns))
+        i = _leave(inside, t)
+    return tests
+
+
+def _leave(inside: npt.NDArray[np.bool_], t: int) -> int:
+    out = np.flatnonzero(~inside[t:])
+    return len(inside) if out.size == 0 else t + int(out[0])
+
+
+def _decide(
+    ts_ns: npt.NDArray[np.int64],
+    dist: npt.NDArray[np.float64],
+    t: int,
+    level: float,
+    side: Literal["support", "resistance"],
+    move: float,
+    horizon_ns: int,
+) -> LevelTest:
+    end = int(np.searchsorted(ts_ns, ts_ns[t] + horizon_ns, side="right"))
+    beyond = -dist[t:end] if side == "support" else dist[t:end]  # > 0: through the level
+    broke = np.flatnonzero(beyond >= move - 1e-9)
+    held = np.flatnonzero(beyond <= -move + 1e-9)
+    first_break = int(broke[0]) if broke.size else None
+    first_hold = int(held[0]) if held.size else None
+    if first_break is not None and (first_hold is None or first_break < first_hold):
+        return LevelTest(level, side, int(ts_ns[t]), "BREAK", int(ts_ns[t + first_break]))
+    if first_hold is not None:
+        return LevelTest(level, side, int(ts_ns[t]), "BOUNCE", int(ts_ns[t + first_hold]))
+    return LevelTest(level, side, int(ts_ns[t]), "CENSORED", None)
+
+
+def brier(p_break: npt.NDArray[np.float64], broke: npt.NDArray[np.bool_]) -> float:
+    """Mean squared error of the break probability ``(break_score + 1) / 2``."""
+    return float(np.mean((p_break - broke.astype(np.float64)) ** 2))
+
+
+def log_loss(p_break: npt.NDArray[np.float64], broke: npt.NDArray[np.bool_]) -> float:
+    p = np.clip(p_break, 1e-6, 1 - 1e-6)
+    return float(-np.mean(np.where(broke, np.log(p), np.log(1 - p))))
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson interval of a proportion; (0, 1) with no data."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (float(centre - half), float(centre + half))

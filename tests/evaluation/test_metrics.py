@@ -1,0 +1,47 @@
+import numpy as np
+
+from evaluation.metrics import LevelSeries, score_tests, summarise
+from physics.config import PhysicsConfig
+
+S = 1_000_000_000
+
+
+def series(price: float, calls: list[tuple[int, str, float]]) -> LevelSeries:
+    return LevelSeries(
+        price,
+        ("round",),
+        np.array([t * S for t, _, _ in calls], np.int64),
+        np.array([c for _, c, _ in calls]),
+        np.array([x for _, _, x in calls]),
+    )
+
+
+def test_the_call_counted_is_the_one_published_at_or_before_the_touch() -> None:
+    ts = np.arange(10, dtype=np.int64) * S
+    spot = np.array([480.3, 480.2, 480.1, 480.03, 479.9, 479.75, 479.7, 479.7, 479.7, 479.7])
+    lv = series(
+        480.0, [(0, "NEUTRAL", 0.0), (2, "BREAK", 0.5), (3, "BREAK", 0.6), (4, "BOUNCE", -0.9)]
+    )
+    cfg = PhysicsConfig(lead_times_s=(1.0, 3.0), min_tests=1)
+    (s,) = score_tests(ts, spot, [lv], cfg)
+    assert (s.test.outcome, s.test.touch_ns, s.call, s.break_score) == (
+        "BREAK",
+        3 * S,
+        "BREAK",
+        0.6,
+    )
+    assert s.lead_calls == {1.0: "BREAK", 3.0: "NEUTRAL"}
+    summary = summarise([s], cfg)
+    assert summary["hit_rate"]["value"] == 1.0
+    assert summary["per_class"]["BREAK"]["recall"]["value"] == 1.0
+
+
+def test_rates_below_the_minimum_are_withheld() -> None:
+    ts = np.arange(6, dtype=np.int64) * S
+    spot = np.array([480.3, 480.02, 480.3, 480.3, 480.3, 480.3])
+    (s,) = score_tests(ts, spot, [series(480.0, [(0, "BOUNCE", -0.5)])], PhysicsConfig())
+    summary = summarise([s], PhysicsConfig())  # min_tests 30
+    assert s.test.outcome == "BOUNCE"
+    assert summary["hit_rate"] == {"n": 1, "value": None, "note": "withheld: fewer than 30"}
+    assert summary["probability"]["n"] == 1
+    assert "brier" not in summary["probability"]

@@ -1,0 +1,47 @@
+"""`snapline evaluate` on the real-format sample: a complete, reproducible report."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ESH4_MBP10, ESH4_TRADES
+
+
+def test_report_on_the_sample_is_complete_and_reproducible(tmp_path: Path) -> None:
+    signals = tmp_path / "signals.jsonl"
+    cli = [sys.executable, "-m", "snapline"]
+    files = ["--dbn", str(ESH4_MBP10), "--dbn", str(ESH4_TRADES)]
+    replay = subprocess.run(
+        [*cli, "replay", *files, "--level", "480.5", "--out", str(signals)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert replay.returncode == 0, replay.stderr
+    reports = []
+    for name in ("a", "b"):
+        run = subprocess.run(
+            [*cli, "evaluate", "--signals", str(signals), *files[:2], "--out", tmp_path / name],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert "tests (" in run.stdout
+        reports.append((tmp_path / name / "report.json").read_text())
+    assert reports[0] == reports[1]
+    report = json.loads(reports[0])
+    s = report["summary"]
+    assert s["tests"] == s["resolved"] + s["censored"] == len(report["tests"]) > 0
+    assert {t["outcome"] for t in report["tests"]} <= {"BREAK", "BOUNCE", "CENSORED"}
+    page = (tmp_path / "a" / "index.html").read_text()
+    assert page.count("data:image/png;base64,") == 2  # self-contained
+    assert (tmp_path / "a" / "price.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_file_that_is_not_signals_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"level_id": "480.00"}\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "snapline", "evaluate", "--signals", bad, "--out", tmp_path],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert "bad.jsonl line 1: not a LevelSignal" in run.stderr

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from physics.outcomes import brier, label_tests, wilson
+
+S = 1_000_000_000
+
+
+def path(*prices: float) -> tuple[np.ndarray, np.ndarray]:
+    return np.arange(len(prices), dtype=np.int64) * S, np.array(prices)
+
+
+def test_support_break_and_bounce() -> None:
+    # down to 480, through by 0.20: BREAK; later back from above, holds, up 0.20: BOUNCE
+    ts, spot = path(480.30, 480.10, 480.02, 479.90, 479.79, 480.30, 480.04, 480.12, 480.25)
+    tests = label_tests(ts, spot, 480.0, touch_band=0.05, move=0.20, horizon_ns=300 * S)
+    assert [(t.side, t.touch_ns // S, t.outcome, t.decided_ns) for t in tests] == [
+        ("support", 2, "BREAK", 4 * S),
+        ("support", 6, "BOUNCE", 8 * S),
+    ]
+
+
+def test_resistance_and_censoring() -> None:
+    ts, spot = path(479.80, 479.97, 480.05, 479.99)  # never decides before the data ends
+    (t,) = label_tests(ts, spot, 480.0, 0.05, 0.20, 300 * S)
+    assert (t.side, t.outcome, t.decided_ns) == ("resistance", "CENSORED", None)
+
+
+def test_grinding_at_the_level_is_one_test() -> None:
+    ts, spot = path(480.2, 480.04, 480.01, 479.98, 480.03, 480.02, 480.3)
+    assert len(label_tests(ts, spot, 480.0, 0.05, 0.20, 300 * S)) == 1
+
+
+def test_horizon_censors() -> None:
+    ts, spot = path(480.3, 480.02, 480.1, 479.7)
+    (t,) = label_tests(ts, spot, 480.0, 0.05, 0.20, horizon_ns=1 * S)
+    assert t.outcome == "CENSORED"
+
+
+def test_scores() -> None:
+    assert brier(np.array([1.0, 0.0, 0.5]), np.array([True, False, True])) == pytest.approx(
+        0.25 / 3
+    )
+    lo, hi = wilson(8, 10)
+    assert lo == pytest.approx(0.490, abs=1e-3)
+    assert hi == pytest.approx(0.943, abs=1e-3)
