@@ -42,6 +42,7 @@ class PhysicsConfig(BaseModel):
         default=60.0, gt=0, description="no snaps after the book has been silent this long"
     )
     smoothing_half_life_s: float = Field(default=1.0, gt=0, description="EWMA half-life")
+    robust_window_snaps: int = Field(default=11, ge=1, description="rolling-median smoother")
     signal_enter: float = Field(default=0.35, gt=0, le=1, description="|smoothed| to call")
     signal_exit: float = Field(default=0.20, ge=0, le=1, description="|smoothed| to drop a call")
 

@@ -97,6 +97,9 @@ class LevelSignal(_Model):
     break_score: float | None = Field(
         description="smoothed (EWMA) break score in [-1, 1]; null until evidence is observed"
     )
+    break_score_robust: float | None = Field(
+        default=None, description="rolling median of the raw score over the last snaps"
+    )
     signal: Call
     confidence: float = Field(ge=0, le=1)
     reason: str

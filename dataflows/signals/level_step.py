@@ -25,6 +25,7 @@ class LevelState:
     """Mutable per-level state, owned by the keyed step for this level only."""
 
     depth_median: RollingMedian
+    raw_median: RollingMedian  # the robust smoother: one outlier snap cannot flip it
     snap_seq: int = -1
     side: Side | None = None
     smoothed: float | None = None
@@ -44,7 +45,9 @@ def side_of(spot: float, level: float, previous: Side | None) -> Side:
 def step(
     state: LevelState | None, inp: LevelInput, cfg: PhysicsConfig
 ) -> tuple[LevelState, LevelSignal]:
-    st = state or LevelState(RollingMedian(cfg.depth_median_snaps))
+    st = state or LevelState(
+        RollingMedian(cfg.depth_median_snaps), RollingMedian(cfg.robust_window_snaps)
+    )
     ctx = inp.context
     st.side = side_of(ctx.spot, inp.level.price, st.side)
     s = -1 if st.side == "support" else 1
@@ -55,6 +58,7 @@ def step(
     weights = {"barrier": cfg.weight_barrier, "tape": cfg.weight_tape, "fuel": cfg.weight_fuel}
     raw = combine({"barrier": barrier.score, "tape": tape.score, "fuel": fuel.score}, weights)
     if raw is not None:
+        st.raw_median.add(raw)
         st.smoothed = ewma(
             st.smoothed, st.smoothed_ts_ns, raw, ctx.ts_ns, cfg.smoothing_half_life_s
         )
@@ -83,6 +87,7 @@ def step(
         fuel=fuel,
         break_score_raw=raw,
         break_score=st.smoothed,
+        break_score_robust=st.raw_median.median(),
         signal=signal,
         confidence=min(abs(st.smoothed or 0.0), 1.0) if signal != "ABSTAIN" else 0.0,
         reason=_reason(signal, barrier, tape, stale, in_play, ctx),

@@ -90,3 +90,10 @@ def test_rolling_median_forgets_the_oldest() -> None:
     for x in (5, 1, 9, 7):
         m.add(x)
     assert m.median() == 7  # of 1, 9, 7
+
+
+def test_worked_example_robust_smoother() -> None:
+    m = RollingMedian(11)
+    for x in (0.1, 0.2, 0.9):
+        m.add(x)
+    assert m.median() == 0.2
