@@ -45,15 +45,34 @@ def band_flows(
     )
 
 
-def vacuum_pressure(depth_start: I64, flows: BandFlows, eps: float) -> F64:
-    """``v = (C + F - A) / (D0 + A + eps)``: the share of the defence that left, net of refills."""
-    c, f, a = flows.cancelled, flows.filled, flows.added
-    return (c + f - a) / (depth_start + a + eps)
+def vacuum_pressure(depth_start: I64, depth_now: I64, eps: float) -> F64:
+    """``v = (D0 - D) / (max(D0, D) + eps)``: the share of the defence that left over the
+    window, net of refills, in [-1, 1] (a wall that grew gives v < 0).
+
+    DESIGN §5 writes ``(C + F - A) / (D0 + A + eps)``. C + F - A equals D0 - D only while
+    every price of the band stays in view, and on a busy book most of A is churn (orders added
+    and pulled within seconds), which inflates that denominator: on the simulator's vacuum
+    scenarios the band emptied while the DESIGN value stayed near 0. The net depth change over
+    the larger of the two depths says what left without either problem; A, C and F are still
+    measured and published (pull ratio, absorption).
+    """
+    return (depth_start - depth_now) / (np.maximum(depth_start, depth_now) + eps)
 
 
-def barrier_score(v: F64) -> F64:
-    """``tanh(2 v)``: a quarter of the defence gone net scores ~0.46."""
-    return np.tanh(2.0 * v)
+def thickness(depth: F64, typical_queue: F64, band_prices: int, eps: float) -> F64:
+    """``q = D / (typical queue x prices in band)``: the band against the book around it.
+
+    A defence already gone before the window started shows no outflow, only a thin band;
+    a wall is thick even while it trades. q < 1 is thinner than the book, q > 1 thicker.
+    """
+    return (depth + eps) / (typical_queue * band_prices + eps)
+
+
+def barrier_score(v: F64, q: F64) -> F64:
+    """``(tanh(2 v) - tanh(ln q)) / 2``: flow out of the band and a thin band favour BREAK;
+    refills and a thick band favour BOUNCE. ln q is clipped to [-3, 3]."""
+    score: F64 = (np.tanh(2.0 * v) - np.tanh(np.clip(np.log(q), -3.0, 3.0))) / 2.0
+    return score
 
 
 def barrier_state(

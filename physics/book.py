@@ -49,6 +49,7 @@ class SideEvidence:
     observable: npt.NDArray[np.bool_]
     quote_px: F64  # NaN when no visible price of this side is inside the band
     quote_sz: I64
+    typical_queue: float  # median size of this side's visible price levels (0 if none)
 
 
 def side_evidence(px: F64, sz: I64, level_es: F64, half_band: float, bids: bool) -> SideEvidence:
@@ -77,7 +78,8 @@ def side_evidence(px: F64, sz: I64, level_es: F64, half_band: float, bids: bool)
         observable = level_es >= deepest - 1e-9 if bids else level_es <= deepest + 1e-9
     else:
         observable = np.ones(len(level_es), dtype=bool)
-    return SideEvidence(depth, np.asarray(observable, dtype=bool), quote_px, quote_sz)
+    typical = float(np.median(sz[defined])) if defined.any() else 0.0
+    return SideEvidence(depth, np.asarray(observable, dtype=bool), quote_px, quote_sz, typical)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class SideAtLevel:
     observable: bool
     quote_px: float | None
     quote_sz: int | None
+    typical_queue: float = 0.0  # median visible queue of this side, for thickness
     depth_start: int = 0  # depth in band at the start of the barrier window
     added: int = 0  # flows in band over the barrier window
     cancelled: int = 0
@@ -109,6 +112,7 @@ def at(
         observable=bool(evidence.observable[i]),
         quote_px=px if has_quote else None,
         quote_sz=int(evidence.quote_sz[i]) if has_quote else None,
+        typical_queue=evidence.typical_queue,
         depth_start=int(start.depth[i]) if start is not None else 0,
         added=int(flows.added[i]) if flows is not None else 0,
         cancelled=int(flows.cancelled[i]) if flows is not None else 0,

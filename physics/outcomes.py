@@ -38,11 +38,15 @@ def label_tests(
     """Every test of ``level`` in a spot path (time ascending) and its outcome."""
     dist = spot - level
     inside = np.abs(dist) <= touch_band + 1e-9  # prices are cents: absorb float noise
+    # a jump from one side to the other between two samples touched the level too
+    crossed = np.zeros_like(inside)
+    crossed[1:] = (np.sign(dist[1:]) * np.sign(dist[:-1]) < 0) & ~inside[:-1]
+    entry = inside | crossed
     tests: list[LevelTest] = []
     i = 0
     n = len(spot)
     while i < n:
-        entries = np.flatnonzero(inside[i:])
+        entries = np.flatnonzero(entry[i:])
         if entries.size == 0:
             break
         t = i + int(entries[0])
@@ -51,7 +55,7 @@ def label_tests(
             continue
         side: Literal["support", "resistance"] = "support" if dist[t - 1] > 0 else "resistance"
         tests.append(_decide(ts_ns, dist, t, level, side, move, horizon_ns))
-        i = _leave(inside, t)
+        i = max(_leave(inside, t), t + 1)
     return tests
 
 

@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from physics.config import PhysicsConfig
-from snapline.errors import SnaplineError
+from snapline.errors import ConfigError, SnaplineError
 from snapline.settings import Settings
 
 app = typer.Typer(
@@ -22,11 +22,13 @@ topics_app = typer.Typer(no_args_is_help=True, help="Topics as code (redpanda/to
 ingest_app = typer.Typer(no_args_is_help=True, help="Bring vendor data into the raw topics.")
 run_app = typer.Typer(no_args_is_help=True, help="Run a dataflow against the broker.")
 schema_app = typer.Typer(no_args_is_help=True, help="Published JSON Schemas.")
+sim_app = typer.Typer(no_args_is_help=True, help="Simulated markets in real vendor formats.")
 app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(run_app, name="run")
 app.add_typer(schema_app, name="schema")
+app.add_typer(sim_app, name="sim")
 
 LevelOpt = Annotated[
     list[float] | None, typer.Option("--level", help="SPY level to track (repeatable)")
@@ -215,6 +217,26 @@ def evaluate(
 def _fmt(rate: dict[str, object]) -> str:
     value = rate.get("value")
     return f"{value:.0%} (n={rate['n']})" if isinstance(value, float) else f"n/a (n={rate['n']})"
+
+
+@sim_app.command("scenario")
+def sim_scenario(
+    name: Annotated[str, typer.Argument(help="wall, absorption, vacuum, sweep or quiet")],
+    out: Annotated[Path, typer.Option("--out", help="folder for the DBN files and truth")],
+    seed: int = 0,
+    level: Annotated[float, typer.Option(help="the SPY level tested")] = 480.0,
+    side: Annotated[str, typer.Option(help="support or resistance")] = "support",
+) -> None:
+    """Simulate a test of a level; writes MBP-10 + trades DBN files and <stem>.truth.json."""
+    from simulator.scenarios import SCENARIOS, Plan, run_scenario
+
+    if name not in SCENARIOS or side not in ("support", "resistance"):
+        msg = f"scenario must be one of {', '.join(SCENARIOS)} and side support or resistance"
+        raise ConfigError(msg)
+    truth = run_scenario(Plan(name, level, side, seed), out)  # type: ignore[arg-type]  # checked above
+    typer.echo(
+        f"{truth['scenario']} {side} seed {seed}: outcome {truth['outcome']}; files in {out}"
+    )
 
 
 # -- bridge and demo ----------------------------------------------------------------------

@@ -101,9 +101,11 @@ def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfi
     state: BarrierState = "UNOBSERVED"
     score = None
     if d.observable:
-        flows = bar.BandFlows(*(np.array([x]) for x in (d.added, d.cancelled, d.filled)))
-        v = bar.vacuum_pressure(np.array([d.depth_start]), flows, cfg.vacuum_eps)
-        score = float(bar.barrier_score(v)[0])
+        v = bar.vacuum_pressure(np.array([d.depth_start]), np.array([d.depth]), cfg.vacuum_eps)
+        q = bar.thickness(
+            np.array([d.depth]), np.array([d.typical_queue]), 2 * cfg.band_ticks + 1, cfg.vacuum_eps
+        )
+        score = float(bar.barrier_score(v, q)[0])
         state = bar.barrier_state(score, d.depth, st.depth_median.median(), d.added, d.filled, cfg)
         st.depth_median.add(d.depth)
     return Barrier(

@@ -9,6 +9,7 @@ from physics.barrier import (
     barrier_score,
     barrier_state,
     pull_ratio,
+    thickness,
     time_to_clear_s,
     vacuum_pressure,
 )
@@ -24,11 +25,14 @@ def one(a: int, c: int, f: int) -> BandFlows:
 
 
 def test_worked_example_vacuum() -> None:
-    # D0 = 200 defending at window start; 10 added, 60 pulled, 30 filled since.
-    v = vacuum_pressure(np.array([200]), one(10, 60, 30), eps=1.0)
-    assert v[0] == pytest.approx(80 / 211)
-    score = barrier_score(v)[0]
-    assert score == pytest.approx(0.6401, abs=1e-4)
+    # D0 = 200 defending at window start; 10 added, 60 pulled, 30 filled since: D = 120.
+    v = vacuum_pressure(np.array([200]), np.array([120]), eps=1.0)
+    assert v[0] == pytest.approx(80 / 201)
+    # the band holds 120 where the book shows 40 a price (9 prices): q = 121/361, thin
+    q = thickness(np.array([120]), np.array([40.0]), 9, eps=1.0)
+    score = barrier_score(v, q)[0]
+    assert score == pytest.approx((np.tanh(160 / 201) - np.tanh(np.log(121 / 361))) / 2)
+    assert score == pytest.approx(0.7299, abs=1e-4)
     assert (
         barrier_state(score, depth=120, median_depth=150.0, flows_a=10, flows_f=30, cfg=CFG)
         == "VACUUM"
@@ -37,9 +41,12 @@ def test_worked_example_vacuum() -> None:
 
 
 def test_worked_example_wall_and_absorption() -> None:
-    # refills outpace what left: D0 100, +80 added, 10 pulled, 10 filled
-    s = barrier_score(vacuum_pressure(np.array([100]), one(80, 10, 10), 1.0))[0]
-    assert s == pytest.approx(np.tanh(2 * -60 / 181))
+    # refills outpace what left: D0 100, +80 added, 10 pulled, 10 filled: D = 160
+    v = vacuum_pressure(np.array([100]), np.array([160]), 1.0)
+    q = thickness(np.array([160]), np.array([10.0]), 9, 1.0)  # 161/91: thicker than the book
+    s = barrier_score(v, q)[0]
+    assert s == pytest.approx((np.tanh(2 * -60 / 161) - np.tanh(np.log(161 / 91))) / 2)
+    assert s == pytest.approx(-0.5741, abs=1e-4)
     assert (
         barrier_state(s, depth=160, median_depth=120.0, flows_a=80, flows_f=10, cfg=CFG) == "WALL"
     )
@@ -53,6 +60,14 @@ def test_worked_example_wall_and_absorption() -> None:
         == "ABSORPTION"
     )
     assert barrier_state(0.0, depth=4, median_depth=None, flows_a=0, flows_f=0, cfg=CFG) == "WEAK"
+
+
+def test_churn_does_not_hide_a_vanished_defence() -> None:
+    # 300 defending at the start, whatever churned in between, nothing left: v ~ 1
+    assert vacuum_pressure(np.array([300]), np.array([0]), eps=1.0)[0] == pytest.approx(300 / 301)
+    # a band far thicker than the book scores toward BOUNCE even with no flow
+    q = thickness(np.array([2000]), np.array([50.0]), 9, eps=1.0)
+    assert barrier_score(np.array([0.0]), q)[0] == pytest.approx(-np.tanh(np.log(2001 / 451)) / 2)
 
 
 def test_band_flows_sum_only_inside_each_band() -> None:

@@ -11,11 +11,13 @@ def path(*prices: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_support_break_and_bounce() -> None:
-    # down to 480, through by 0.20: BREAK; later back from above, holds, up 0.20: BOUNCE
+    # down to 480, through by 0.20: BREAK; a jump back up through it is a resistance test
+    # that breaks at once; then from above it holds and rises 0.20: BOUNCE
     ts, spot = path(480.30, 480.10, 480.02, 479.90, 479.79, 480.30, 480.04, 480.12, 480.25)
     tests = label_tests(ts, spot, 480.0, touch_band=0.05, move=0.20, horizon_ns=300 * S)
     assert [(t.side, t.touch_ns // S, t.outcome, t.decided_ns) for t in tests] == [
         ("support", 2, "BREAK", 4 * S),
+        ("resistance", 5, "BREAK", 5 * S),
         ("support", 6, "BOUNCE", 8 * S),
     ]
 
@@ -32,7 +34,7 @@ def test_grinding_at_the_level_is_one_test() -> None:
 
 
 def test_horizon_censors() -> None:
-    ts, spot = path(480.3, 480.02, 480.1, 479.7)
+    ts, spot = path(480.3, 480.02, 480.1, 480.12, 480.1)
     (t,) = label_tests(ts, spot, 480.0, 0.05, 0.20, horizon_ns=1 * S)
     assert t.outcome == "CENSORED"
 
@@ -44,3 +46,9 @@ def test_scores() -> None:
     lo, hi = wilson(8, 10)
     assert lo == pytest.approx(0.490, abs=1e-3)
     assert hi == pytest.approx(0.943, abs=1e-3)
+
+
+def test_a_jump_through_the_band_is_a_touch() -> None:
+    ts, spot = path(480.3, 480.2, 479.9, 479.75)  # never sampled within 0.05 of 480
+    (t,) = label_tests(ts, spot, 480.0, 0.05, 0.20, 300 * S)
+    assert (t.side, t.touch_ns, t.outcome) == ("support", 2 * S, "BREAK")

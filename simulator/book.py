@@ -1,0 +1,53 @@
+"""An order book on a tick grid: queues by price, marketable orders walk the levels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class SimBook:
+    """Resting size per price tick; bids and asks never cross (marketable orders trade)."""
+
+    bids: dict[int, int] = field(default_factory=dict)
+    asks: dict[int, int] = field(default_factory=dict)
+
+    def best_bid(self) -> int | None:
+        return max(self.bids) if self.bids else None
+
+    def best_ask(self) -> int | None:
+        return min(self.asks) if self.asks else None
+
+    def add(self, bid: bool, tick: int, size: int) -> None:
+        side = self.bids if bid else self.asks
+        side[tick] = side.get(tick, 0) + size
+
+    def cancel(self, bid: bool, tick: int, size: int) -> int:
+        """Remove up to ``size`` at ``tick``; returns what was removed."""
+        side = self.bids if bid else self.asks
+        have = side.get(tick, 0)
+        gone = min(have, size)
+        if gone == have:
+            side.pop(tick, None)
+        else:
+            side[tick] = have - gone
+        return gone
+
+    def market(self, buy: bool, size: int, limit: int | None = None) -> list[tuple[int, int]]:
+        """Trade ``size`` against the opposite side, best price first, not beyond ``limit``;
+        returns the fills as (tick, size)."""
+        book = self.asks if buy else self.bids
+        fills = []
+        while size > 0 and book:
+            tick = min(book) if buy else max(book)
+            if limit is not None and (tick > limit if buy else tick < limit):
+                break
+            take = min(size, book[tick])
+            self.cancel(not buy, tick, take)
+            fills.append((tick, take))
+            size -= take
+        return fills
+
+    def top(self, bid: bool, n: int = 10) -> list[tuple[int, int]]:
+        side = self.bids if bid else self.asks
+        return sorted(side.items(), reverse=bid)[:n]

@@ -1,0 +1,203 @@
+"""Seeded scenarios around one level, both sides; the outcome is whatever the book did.
+
+Every scenario starts with price ten ticks away and order flow leaning toward the level. At
+the level, one mechanism differs: a wall that refills (``wall``), an iceberg that absorbs
+(``absorption``), bids or offers pulled as price nears (``vacuum``), one large marketable
+order (``sweep``); ``quiet`` never comes near. The truth file records what price then did,
+labelled by the same rule as the evaluation (``physics.outcomes``), not what was intended.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from physics.config import PhysicsConfig
+from physics.outcomes import label_tests
+from schemas.dbn import F_LAST, MBP10_NESTED_DTYPE
+from simulator.book import SimBook
+from simulator.dbn_writer import DbnEventWriter
+
+Side = Literal["support", "resistance"]
+SCENARIOS = ("wall", "absorption", "vacuum", "sweep", "quiet")
+TICK = 0.25
+START_NS = 1_735_741_800_000_000_000  # 2025-01-01 14:30 UTC, a notional open
+EVENTS_PER_S = 400.0
+LATENCY_NS = 20_000  # exchange -> capture
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    name: str
+    level_spy: float
+    side: Side
+    seed: int
+    ratio: float = 10.0
+    duration_s: float = 240.0
+
+
+class _Sim:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.rng = np.random.default_rng(plan.seed)
+        self.book = SimBook()
+        self.out = DbnEventWriter(instrument_id=1, symbol="ESH5")
+        self.level = round(plan.level_spy * plan.ratio / TICK)
+        self.s = -1 if plan.side == "support" else 1  # direction of a break
+        self.t = START_NS
+        self.touched_ns: int | None = None
+        self.iceberg_left = 2_000
+        away = 40 if plan.name == "quiet" else 10
+        mid = self.level - self.s * away  # support: start above the level
+        for i in range(20):
+            self.book.add(True, mid - i, int(self.rng.integers(30, 90)))
+            self.book.add(False, mid + 1 + i, int(self.rng.integers(30, 90)))
+        if plan.name in ("wall", "absorption"):
+            self.book.add(self._defending_bid(), self.level, 600 if plan.name == "wall" else 40)
+
+    # -- mechanics ----------------------------------------------------------------------
+    def _defending_bid(self) -> bool:
+        return self.s == -1  # bids defend a support
+
+    def _mid_tick(self) -> float:
+        bb, ba = self.book.best_bid(), self.book.best_ask()
+        assert bb is not None  # the spread keeper leaves both sides populated
+        assert ba is not None
+        return (bb + ba) / 2
+
+    def _emit(self, action: str, bid: bool, tick: int, size: int, last: bool = True) -> None:
+        self.out.book_record(self.book, action, bid, tick, size, self.t, self.t + LATENCY_NS, last)
+
+    def _add(self, bid: bool, tick: int, size: int) -> None:
+        self.book.add(bid, tick, size)
+        self._emit("A", bid, tick, size)
+
+    def _cancel(self, bid: bool, tick: int, size: int) -> None:
+        gone = self.book.cancel(bid, tick, size)
+        if gone:
+            self._emit("C", bid, tick, gone)
+
+    def _market(self, buy: bool, size: int, limit: int | None = None) -> None:
+        fills = []
+        for tick, take in self._peek_fills(buy, size, limit):
+            self.out.trade(self.book, buy, tick, take, self.t, self.t + LATENCY_NS)
+            fills.append((tick, take))
+        self.book.market(buy, size, limit)
+        for i, (tick, take) in enumerate(fills):
+            self._emit("C", not buy, tick, take, last=i == len(fills) - 1)
+
+    def _peek_fills(self, buy: bool, size: int, limit: int | None) -> list[tuple[int, int]]:
+        copy = SimBook(dict(self.book.bids), dict(self.book.asks))
+        return copy.market(buy, size, limit)
+
+    def _keep_one_tick_spread(self) -> None:
+        """Market makers close a gap at once: price moves only when a queue empties."""
+        bb, ba = self.book.best_bid(), self.book.best_ask()
+        if bb is None:
+            self._add(True, (ba or self.level) - 1, int(self.rng.integers(20, 60)))
+        elif ba is None:
+            self._add(False, bb + 1, int(self.rng.integers(20, 60)))
+        elif ba - bb > 1:
+            # the side that was just emptied refills one tick from the other
+            self._add(self.rng.random() < 0.5, bb + 1 if self.rng.random() < 0.5 else ba - 1, 20)
+            self._keep_one_tick_spread()
+
+    # -- the flow -------------------------------------------------------------------------
+    def _buy_probability(self) -> float:
+        toward = 0.5 + 0.14 * self.s  # lean toward the level (support: sellers)
+        if self.plan.name == "quiet":
+            return 0.5
+        if self.touched_ns is None:
+            return toward
+        after_s = (self.t - self.touched_ns) / 1e9
+        if self.plan.name in ("wall", "absorption") and after_s > 20:
+            return 0.5 - 0.15 * self.s  # the push is spent: the other side takes over
+        return toward
+
+    def _agents(self) -> None:
+        name, lvl, bid = self.plan.name, self.level, self._defending_bid()
+        near = abs(self._mid_tick() - lvl) <= 8
+        if name == "wall" and self.book.top(bid, 20) and self._queue(bid, lvl) < 150:
+            self._add(bid, lvl, 300)
+        elif name == "absorption" and self._queue(bid, lvl) < 10 and self.iceberg_left > 0:
+            refill = min(40, self.iceberg_left)
+            self.iceberg_left -= refill
+            self._add(bid, lvl, refill)
+        elif name == "vacuum" and near and self.rng.random() < 0.3:
+            for tick in range(lvl - 4, lvl + 5):
+                if self._queue(bid, tick):
+                    self._cancel(bid, tick, int(self._queue(bid, tick) * 0.9) or 1)
+        elif name == "sweep" and self.touched_ns is not None and not getattr(self, "_swept", False):
+            self._swept = True
+            self._market(buy=self.s == 1, size=900, limit=lvl + self.s * 12)
+
+    def _queue(self, bid: bool, tick: int) -> int:
+        return (self.book.bids if bid else self.book.asks).get(tick, 0)
+
+    def step(self) -> None:
+        self.t += int(self.rng.exponential(1e9 / EVENTS_PER_S))
+        u = self.rng.random()
+        bid = self.rng.random() < 0.5
+        best = self.book.best_bid() if bid else self.book.best_ask()
+        assert best is not None
+        away = int(self.rng.geometric(0.35)) - 1  # most activity at the touch
+        tick = best - away if bid else best + away
+        if u < 0.46:
+            self._add(bid, tick, int(self.rng.integers(1, 25)))
+        elif u < 0.86:
+            self._cancel(bid, tick, int(self.rng.integers(1, 25)))
+        else:
+            size = int(min(self.rng.geometric(0.2), 60))
+            self._market(self.rng.random() < self._buy_probability(), size)
+        self._keep_one_tick_spread()
+        self._agents()
+        self._keep_one_tick_spread()
+        if self.touched_ns is None and abs(self._mid_tick() - self.level) <= 2:
+            self.touched_ns = self.t
+
+
+def run_scenario(plan: Plan, out_dir: Path, cfg: PhysicsConfig | None = None) -> dict[str, object]:
+    """Simulate, write ``<stem>.mbp-10.dbn.zst``, ``<stem>.trades.dbn.zst`` and the truth."""
+    if plan.name not in SCENARIOS:
+        msg = f"unknown scenario {plan.name!r}; choose from {', '.join(SCENARIOS)}"
+        raise ValueError(msg)
+    cfg = cfg or PhysicsConfig(es_spy_ratio=plan.ratio)
+    sim = _Sim(plan)
+    end = START_NS + int(plan.duration_s * 1e9)
+    while sim.t < end:
+        sim.step()
+    stem = f"{plan.name}-{plan.side}-seed{plan.seed}"
+    files = sim.out.write(out_dir, stem, START_NS, end)
+    # The truth is read off the book as written: consistent (F_LAST) records only.
+    rec = np.frombuffer(b"".join(sim.out.mbp), dtype=MBP10_NESTED_DTYPE)
+    rec = rec[(rec["flags"] & F_LAST) != 0]
+    top = rec["levels"][:, 0]
+    mid = (top["bid_px"].astype(np.float64) + top["ask_px"]) / 2 / 1e9 / plan.ratio
+    tests = label_tests(
+        rec["ts_recv"].astype(np.int64), mid, plan.level_spy, cfg.touch_band_spy,
+        cfg.outcome_move_spy, int(cfg.outcome_horizon_s * 1e9),
+    )  # fmt: skip
+    truth: dict[str, object] = {
+        "scenario": plan.name,
+        "seed": plan.seed,
+        "level": plan.level_spy,
+        "approach_side": plan.side,
+        "es_spy_ratio": plan.ratio,
+        "files": [p.name for p in files],
+        "tests": [
+            {
+                "side": t.side,
+                "touch_ns": t.touch_ns,
+                "outcome": t.outcome,
+                "decided_ns": t.decided_ns,
+            }
+            for t in tests
+        ],
+        "outcome": tests[0].outcome if tests else "NO_TEST",
+    }
+    (out_dir / f"{stem}.truth.json").write_text(json.dumps(truth, indent=2))
+    return truth
