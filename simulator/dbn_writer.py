@@ -14,7 +14,7 @@ PUBLISHER = 1  # GLBX.MDP3
 F_LAST = 0x80
 
 
-def _levels(book: SimBook) -> list[dbn.BidAskPair]:
+def levels(book: SimBook) -> list[dbn.BidAskPair]:
     bids, asks = book.top(True), book.top(False)
     return [
         dbn.BidAskPair(
@@ -50,14 +50,20 @@ class DbnEventWriter:
         rec = dbn.MBP10Msg(
             PUBLISHER, self.instrument_id, ts_event, tick * TICK_NANO, size, dbn.Action(action),
             dbn.Side("B" if bid else "A"), depth, ts_recv, flags=F_LAST if last else 0,
-            ts_in_delta=ts_recv - ts_event, sequence=self.sequence, levels=_levels(book),
+            ts_in_delta=ts_recv - ts_event, sequence=self.sequence, levels=levels(book),
         )  # fmt: skip
         self.mbp.append(bytes(rec))
 
     def trade(
-        self, book: SimBook, buy_aggressor: bool, tick: int, size: int, ts_event: int, ts_recv: int
+        self,
+        book_before: list[dbn.BidAskPair],
+        buy_aggressor: bool,
+        tick: int,
+        size: int,
+        ts_event: int,
+        ts_recv: int,
     ) -> None:
-        """One print: a T record in MBP-10 (book as before the fill) and one in trades."""
+        """One print: a T record in MBP-10 (the book as it stood) and one in trades."""
         self.sequence += 1
         side = dbn.Side("B" if buy_aggressor else "A")
         px, delta, seq = tick * TICK_NANO, ts_recv - ts_event, self.sequence
@@ -68,7 +74,7 @@ class DbnEventWriter:
         self.trades.append(bytes(trade))
         rec = dbn.MBP10Msg(
             PUBLISHER, self.instrument_id, ts_event, px, size, dbn.Action("T"), side, 0, ts_recv,
-            flags=0, ts_in_delta=delta, sequence=seq, levels=_levels(book),
+            flags=0, ts_in_delta=delta, sequence=seq, levels=book_before,
         )  # fmt: skip
         self.mbp.append(bytes(rec))
 

@@ -10,7 +10,7 @@ labelled by the same rule as the evaluation (``physics.outcomes``), not what was
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -20,14 +20,13 @@ from physics.config import PhysicsConfig
 from physics.outcomes import label_tests
 from schemas.dbn import F_LAST, MBP10_NESTED_DTYPE
 from simulator.book import SimBook
-from simulator.dbn_writer import DbnEventWriter
+from simulator.dbn_writer import DbnEventWriter, levels
+from simulator.params import SimParams
 
 Side = Literal["support", "resistance"]
 SCENARIOS = ("wall", "absorption", "vacuum", "sweep", "quiet")
 TICK = 0.25
 START_NS = 1_735_741_800_000_000_000  # 2025-01-01 14:30 UTC, a notional open
-EVENTS_PER_S = 400.0
-LATENCY_NS = 20_000  # exchange -> capture
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +37,13 @@ class Plan:
     seed: int
     ratio: float = 10.0
     duration_s: float = 240.0
+    params: SimParams = field(default_factory=SimParams)
 
 
 class _Sim:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
+        self.p = p = plan.params
         self.rng = np.random.default_rng(plan.seed)
         self.book = SimBook()
         self.out = DbnEventWriter(instrument_id=1, symbol="ESH5")
@@ -50,14 +51,17 @@ class _Sim:
         self.s = -1 if plan.side == "support" else 1  # direction of a break
         self.t = START_NS
         self.touched_ns: int | None = None
-        self.iceberg_left = 2_000
-        away = 40 if plan.name == "quiet" else 10
+        self.iceberg_left = p.iceberg_total
+        self.swept = False
+        away = p.quiet_away_ticks if plan.name == "quiet" else p.start_away_ticks
         mid = self.level - self.s * away  # support: start above the level
+        lo, hi = p.initial_queue
         for i in range(20):
-            self.book.add(True, mid - i, int(self.rng.integers(30, 90)))
-            self.book.add(False, mid + 1 + i, int(self.rng.integers(30, 90)))
+            self.book.add(True, mid - i, int(self.rng.integers(lo, hi)))
+            self.book.add(False, mid + 1 + i, int(self.rng.integers(lo, hi)))
         if plan.name in ("wall", "absorption"):
-            self.book.add(self._defending_bid(), self.level, 600 if plan.name == "wall" else 40)
+            size = p.wall_lots if plan.name == "wall" else p.iceberg_show
+            self.book.add(self._defending_bid(), self.level, size)
 
     # -- mechanics ----------------------------------------------------------------------
     def _defending_bid(self) -> bool:
@@ -70,7 +74,8 @@ class _Sim:
         return (bb + ba) / 2
 
     def _emit(self, action: str, bid: bool, tick: int, size: int, last: bool = True) -> None:
-        self.out.book_record(self.book, action, bid, tick, size, self.t, self.t + LATENCY_NS, last)
+        recv = self.t + self.p.latency_ns
+        self.out.book_record(self.book, action, bid, tick, size, self.t, recv, last)
 
     def _add(self, bid: bool, tick: int, size: int) -> None:
         self.book.add(bid, tick, size)
@@ -82,81 +87,84 @@ class _Sim:
             self._emit("C", bid, tick, gone)
 
     def _market(self, buy: bool, size: int, limit: int | None = None) -> None:
-        fills = []
-        for tick, take in self._peek_fills(buy, size, limit):
-            self.out.trade(self.book, buy, tick, take, self.t, self.t + LATENCY_NS)
-            fills.append((tick, take))
-        self.book.market(buy, size, limit)
+        """Prints first (the book as it stood), then the resting size they took."""
+        before = levels(self.book)
+        fills = self.book.market(buy, size, limit)
+        for tick, take in fills:
+            self.out.trade(before, buy, tick, take, self.t, self.t + self.p.latency_ns)
         for i, (tick, take) in enumerate(fills):
             self._emit("C", not buy, tick, take, last=i == len(fills) - 1)
 
-    def _peek_fills(self, buy: bool, size: int, limit: int | None) -> list[tuple[int, int]]:
-        copy = SimBook(dict(self.book.bids), dict(self.book.asks))
-        return copy.market(buy, size, limit)
-
     def _keep_one_tick_spread(self) -> None:
         """Market makers close a gap at once: price moves only when a queue empties."""
-        bb, ba = self.book.best_bid(), self.book.best_ask()
-        if bb is None:
-            self._add(True, (ba or self.level) - 1, int(self.rng.integers(20, 60)))
-        elif ba is None:
-            self._add(False, bb + 1, int(self.rng.integers(20, 60)))
-        elif ba - bb > 1:
-            # the side that was just emptied refills one tick from the other
-            self._add(self.rng.random() < 0.5, bb + 1 if self.rng.random() < 0.5 else ba - 1, 20)
-            self._keep_one_tick_spread()
+        while True:
+            bb, ba = self.book.best_bid(), self.book.best_ask()
+            if bb is None:
+                self._add(True, (ba or self.level) - 1, self.p.refill_lots)
+            elif ba is None:
+                self._add(False, bb + 1, self.p.refill_lots)
+            elif ba - bb > 1:  # a quote steps in one tick from the other side
+                bid = self.rng.random() < 0.5
+                self._add(bid, ba - 1 if bid else bb + 1, self.p.refill_lots)
+            else:
+                return
 
     # -- the flow -------------------------------------------------------------------------
     def _buy_probability(self) -> float:
-        toward = 0.5 + 0.14 * self.s  # lean toward the level (support: sellers)
+        toward = 0.5 + self.p.lean * self.s  # lean toward the level (support: sellers)
         if self.plan.name == "quiet":
             return 0.5
         if self.touched_ns is None:
             return toward
         after_s = (self.t - self.touched_ns) / 1e9
-        if self.plan.name in ("wall", "absorption") and after_s > 20:
-            return 0.5 - 0.15 * self.s  # the push is spent: the other side takes over
+        if self.plan.name in ("wall", "absorption") and after_s > self.p.exhaustion_s:
+            return 0.5 - self.p.exhaustion_lean * self.s  # spent: the other side takes over
         return toward
 
     def _agents(self) -> None:
-        name, lvl, bid = self.plan.name, self.level, self._defending_bid()
-        near = abs(self._mid_tick() - lvl) <= 8
-        if name == "wall" and self.book.top(bid, 20) and self._queue(bid, lvl) < 150:
-            self._add(bid, lvl, 300)
+        p, name, lvl, bid = self.p, self.plan.name, self.level, self._defending_bid()
+        if name == "wall" and self._queue(bid, lvl) < p.wall_refill_below:
+            self._add(bid, lvl, p.wall_refill_lots)
         elif name == "absorption" and self._queue(bid, lvl) < 10 and self.iceberg_left > 0:
-            refill = min(40, self.iceberg_left)
+            refill = min(p.iceberg_show, self.iceberg_left)
             self.iceberg_left -= refill
             self._add(bid, lvl, refill)
-        elif name == "vacuum" and near and self.rng.random() < 0.3:
+        elif (
+            name == "vacuum"
+            and abs(self._mid_tick() - lvl) <= p.vacuum_near_ticks
+            and self.rng.random() < p.vacuum_pull_p
+        ):
             for tick in range(lvl - 4, lvl + 5):
                 if self._queue(bid, tick):
-                    self._cancel(bid, tick, int(self._queue(bid, tick) * 0.9) or 1)
-        elif name == "sweep" and self.touched_ns is not None and not getattr(self, "_swept", False):
-            self._swept = True
-            self._market(buy=self.s == 1, size=900, limit=lvl + self.s * 12)
+                    self._cancel(bid, tick, int(self._queue(bid, tick) * p.vacuum_pull_share) or 1)
+        elif name == "sweep" and self.touched_ns is not None and not self.swept:
+            self.swept = True
+            self._market(self.s == 1, p.sweep_lots, lvl + self.s * p.sweep_through_ticks)
 
     def _queue(self, bid: bool, tick: int) -> int:
         return (self.book.bids if bid else self.book.asks).get(tick, 0)
 
     def step(self) -> None:
-        self.t += int(self.rng.exponential(1e9 / EVENTS_PER_S))
+        p = self.p
+        self.t += int(self.rng.exponential(1e9 / p.events_per_s))
         u = self.rng.random()
         bid = self.rng.random() < 0.5
         best = self.book.best_bid() if bid else self.book.best_ask()
         assert best is not None
-        away = int(self.rng.geometric(0.35)) - 1  # most activity at the touch
+        away = int(self.rng.geometric(p.touch_decay)) - 1  # most activity at the touch
         tick = best - away if bid else best + away
-        if u < 0.46:
-            self._add(bid, tick, int(self.rng.integers(1, 25)))
-        elif u < 0.86:
-            self._cancel(bid, tick, int(self.rng.integers(1, 25)))
+        lots = int(self.rng.integers(*p.order_lots))
+        if u < p.p_add:
+            self._add(bid, tick, lots)
+        elif u < p.p_add + p.p_cancel:
+            self._cancel(bid, tick, lots)
         else:
-            size = int(min(self.rng.geometric(0.2), 60))
+            size = int(min(self.rng.geometric(p.trade_lots_p), p.trade_lots_max))
             self._market(self.rng.random() < self._buy_probability(), size)
         self._keep_one_tick_spread()
         self._agents()
         self._keep_one_tick_spread()
-        if self.touched_ns is None and abs(self._mid_tick() - self.level) <= 2:
+        if self.touched_ns is None and abs(self._mid_tick() - self.level) <= p.touch_ticks:
             self.touched_ns = self.t
 
 

@@ -1,0 +1,36 @@
+"""Every constant of the simulated market in one typed config (ES ticks, lots, seconds)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SimParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    events_per_s: float = Field(default=400.0, gt=0, description="book events, Poisson")
+    latency_ns: int = Field(default=20_000, ge=0, description="exchange to capture")
+    start_away_ticks: int = Field(default=10, ge=1, description="first mid, from the level")
+    quiet_away_ticks: int = Field(default=40, ge=1, description="the quiet scenario's start")
+    initial_queue: tuple[int, int] = (30, 90)  # lots per price at the start, uniform
+    p_add: float = Field(default=0.46, gt=0, lt=1)
+    p_cancel: float = Field(default=0.40, gt=0, lt=1)  # the rest are marketable orders
+    order_lots: tuple[int, int] = (1, 25)  # limit order and cancel sizes, uniform
+    touch_decay: float = Field(default=0.35, gt=0, le=1, description="geometric p of depth")
+    trade_lots_p: float = Field(default=0.2, gt=0, le=1, description="geometric p of size")
+    trade_lots_max: int = Field(default=60, ge=1)
+    refill_lots: int = Field(default=20, ge=1, description="market makers closing a gap")
+    lean: float = Field(default=0.14, ge=0, lt=0.5, description="buy-probability tilt")
+    exhaustion_s: float = Field(default=20.0, gt=0, description="push spent after touch")
+    exhaustion_lean: float = Field(default=0.15, ge=0, lt=0.5)
+    wall_lots: int = 600
+    wall_refill_below: int = 150
+    wall_refill_lots: int = 300
+    iceberg_show: int = 40
+    iceberg_total: int = 2_000
+    vacuum_near_ticks: int = 8
+    vacuum_pull_p: float = Field(default=0.3, gt=0, le=1)
+    vacuum_pull_share: float = Field(default=0.9, gt=0, le=1)
+    sweep_lots: int = 900
+    sweep_through_ticks: int = 12
+    touch_ticks: int = Field(default=2, ge=0, description="mid this close: touched")
