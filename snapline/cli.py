@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -237,6 +238,27 @@ def sim_scenario(
     typer.echo(
         f"{truth['scenario']} {side} seed {seed}: outcome {truth['outcome']}; files in {out}"
     )
+
+
+@sim_app.command("suite")
+def sim_suite(
+    out: Annotated[Path, typer.Option("--out", help="folder for every scenario and suite.json")],
+    seeds: Annotated[int, typer.Option(help="seeds per scenario and side")] = 5,
+) -> None:
+    """Every scenario, both sides, N seeds: simulate, replay, and score the calls."""
+    from evaluation.suite import run_suite
+
+    report = run_suite(seeds, out, Settings())
+    s = report["summary"]
+    by = Counter((r["scenario"], r["outcome"], r["call_at_touch"]) for r in report["scenarios"])
+    for (name, outcome, call), n in sorted(by.items(), key=str):
+        typer.echo(f"{name:<11} outcome {outcome:<9} call at touch {call}: {n}")
+    typer.echo(
+        f"{s['resolved']} decided tests: hit rate {_fmt(s['hit_rate'])}, coverage "
+        f"{_fmt(s['coverage'])}; signals on untested levels of quiet sessions: "
+        f"{s['quiet_untested_level_signals']}"
+    )
+    typer.echo(f"report: {out / 'suite.json'}")
 
 
 # -- bridge and demo ----------------------------------------------------------------------
