@@ -3,8 +3,9 @@
 Inputs arrive per partition in time order, but partitions interleave arbitrarily. A snap at
 time T is emitted only once every partition has moved past T (its watermark), so the output
 depends on the data alone, never on arrival order: Kafka and file replay agree byte for byte.
-Live, a partition's watermark also follows the wall clock minus an allowed lateness, so a
-quiet market still snaps; events later than that are counted and land in the next snap.
+Live, a partition that has been quiet for longer than the allowed lateness stops holding the
+snap back (the event clock runs on with the wall clock); late events are counted and land in
+the next snap. A partition that is still delivering keeps its own watermark, even if behind.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class MarketState:
         self.next_snap_ns: int | None = None
         self.spots: deque[tuple[int, float]] = deque()
         self.anchor: tuple[int, int] | None = None  # live: (event clock, wall clock then)
+        self.heard_ns: dict[str, int] = {}  # live: wall clock of each partition's last data
         self.counters = Counters()
 
     # -- input ----------------------------------------------------------------------------
@@ -157,6 +159,7 @@ class MarketState:
         if self.cfg.live:
             now = self.clock_ns()
             self.anchor = (max(ts_ns, self._event_clock(now)), now)
+            self.heard_ns[partition] = now
 
     def _event_clock(self, now_ns: int) -> int:
         """Live estimate of event time: the newest event, run on by the wall clock since."""
@@ -182,12 +185,20 @@ class MarketState:
 
     def _watermark(self) -> int:
         floor = NEVER
+        lateness_ns = self.cfg.lateness_ms * 1_000_000
+        now = self.clock_ns()
         if self.anchor is not None:
-            # Live: a quiet partition cannot hold the snap back by more than the lateness.
-            floor = self._event_clock(self.clock_ns()) - self.cfg.lateness_ms * 1_000_000
-        marks = [
-            FOREVER if p in self.ended else max(wm, floor) for p, wm in self.watermark_ns.items()
-        ]
+            floor = self._event_clock(now) - lateness_ns
+        marks = []
+        for p, wm in self.watermark_ns.items():
+            if p in self.ended:
+                marks.append(FOREVER)
+            elif now - self.heard_ns.get(p, NEVER) > lateness_ns:
+                # Live: a partition quiet for longer than the lateness cannot hold the snap
+                # back; one still delivering (if behind, as in a fast replay) keeps its own mark.
+                marks.append(max(wm, floor))
+            else:
+                marks.append(wm)
         return min(marks, default=FOREVER)
 
     # -- snaps ----------------------------------------------------------------------------
@@ -197,8 +208,14 @@ class MarketState:
         )
         late = self.book.consolidate(snapped) + self.trades.consolidate(snapped)
         if late:
-            log.warning("%d records arrived after their snap; they count from the next", late)
+            before = self.counters.late_records
             self.counters.late_records += late
+            if len(str(before)) < len(str(self.counters.late_records)) or not before:
+                # 1, 10, 100...: visible without flooding the log
+                log.warning(
+                    "%d records so far arrived after their snap; they count from the next",
+                    self.counters.late_records,
+                )
         if self.book.ts.size == 0:
             return []
         snap = self.cfg.physics.snap_ns

@@ -105,3 +105,17 @@ def test_other_instruments_are_counted_not_mixed_in() -> None:
     assert out
     assert all(li.context.book.best_bid() == 4800.0 for li in out)
     assert state.counters.other_instrument_records == 1
+
+
+def test_live_a_lagging_but_delivering_partition_keeps_its_own_mark() -> None:
+    live = MarketConfig(PhysicsConfig(), ("book", "tape"), (479.95,), live=True, lateness_ms=250)
+    clock = [10**9]
+    state = MarketState(live, lambda: clock[0])
+    out = state.add(trades("tape", 10))
+    out += state.add(book("book", 10, 5_000))  # the book runs far ahead (a fast replay)
+    for t in (120, 260):
+        clock[0] += 100 * MS  # the tape keeps delivering, 100 ms apart in wall time
+        out += state.add(trades("tape", t))
+    # the snaps follow the tape's own progress, not the book's event time: nothing is late
+    assert sorted({(li.context.ts_ns - T0) // MS for li in out}) == [100, 200]
+    assert state.counters.late_records == 0
