@@ -13,6 +13,10 @@ rpk topic describe raw.spy.options.trades >/dev/null 2>&1 || rpk topic create ra
 rpk topic alter-config raw.spy.options.trades --set cleanup.policy=delete --set retention.ms=-1
 rpk topic describe dlq.raw.spy.options.trades >/dev/null 2>&1 || rpk topic create dlq.raw.spy.options.trades -p 3 -r 1 -c cleanup.policy=delete -c max.message.bytes=2097152 -c retention.ms=2592000000
 rpk topic alter-config dlq.raw.spy.options.trades --set cleanup.policy=delete --set max.message.bytes=2097152 --set retention.ms=2592000000
+rpk topic describe raw.spy.options.quotes >/dev/null 2>&1 || rpk topic create raw.spy.options.quotes -p 3 -r 1 -c cleanup.policy=delete -c retention.ms=604800000
+rpk topic alter-config raw.spy.options.quotes --set cleanup.policy=delete --set retention.ms=604800000
+rpk topic describe dlq.raw.spy.options.quotes >/dev/null 2>&1 || rpk topic create dlq.raw.spy.options.quotes -p 3 -r 1 -c cleanup.policy=delete -c max.message.bytes=2097152 -c retention.ms=2592000000
+rpk topic alter-config dlq.raw.spy.options.quotes --set cleanup.policy=delete --set max.message.bytes=2097152 --set retention.ms=2592000000
 rpk topic describe raw.spy.options.greeks >/dev/null 2>&1 || rpk topic create raw.spy.options.greeks -p 3 -r 1 -c cleanup.policy=delete -c retention.ms=-1
 rpk topic alter-config raw.spy.options.greeks --set cleanup.policy=delete --set retention.ms=-1
 rpk topic describe dlq.raw.spy.options.greeks >/dev/null 2>&1 || rpk topic create dlq.raw.spy.options.greeks -p 3 -r 1 -c cleanup.policy=delete -c max.message.bytes=2097152 -c retention.ms=2592000000
@@ -21,6 +25,10 @@ rpk topic describe raw.spy.quotes >/dev/null 2>&1 || rpk topic create raw.spy.qu
 rpk topic alter-config raw.spy.quotes --set cleanup.policy=delete --set retention.ms=604800000
 rpk topic describe dlq.raw.spy.quotes >/dev/null 2>&1 || rpk topic create dlq.raw.spy.quotes -p 1 -r 1 -c cleanup.policy=delete -c max.message.bytes=2097152 -c retention.ms=2592000000
 rpk topic alter-config dlq.raw.spy.quotes --set cleanup.policy=delete --set max.message.bytes=2097152 --set retention.ms=2592000000
+rpk topic describe raw.spy.trades >/dev/null 2>&1 || rpk topic create raw.spy.trades -p 1 -r 1 -c cleanup.policy=delete -c retention.ms=604800000
+rpk topic alter-config raw.spy.trades --set cleanup.policy=delete --set retention.ms=604800000
+rpk topic describe dlq.raw.spy.trades >/dev/null 2>&1 || rpk topic create dlq.raw.spy.trades -p 1 -r 1 -c cleanup.policy=delete -c max.message.bytes=2097152 -c retention.ms=2592000000
+rpk topic alter-config dlq.raw.spy.trades --set cleanup.policy=delete --set max.message.bytes=2097152 --set retention.ms=2592000000
 rpk topic describe levels.signals >/dev/null 2>&1 || rpk topic create levels.signals -p 3 -r 1 -c cleanup.policy=delete -c retention.ms=604800000
 rpk topic alter-config levels.signals --set cleanup.policy=delete --set retention.ms=604800000
 rpk topic describe levels.events >/dev/null 2>&1 || rpk topic create levels.events -p 3 -r 1 -c cleanup.policy=delete -c retention.ms=2592000000

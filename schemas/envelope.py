@@ -16,6 +16,11 @@ SCHEMA_VERSION = 1
 
 KafkaHeaders = list[tuple[str, bytes]]
 
+# Headers a dead letter carries beside the original ones (its value and key are unchanged).
+DLQ_REASON = "dlq.reason"
+DLQ_SOURCE = "dlq.source"
+DLQ_OFFSET = "dlq.offset"
+
 
 class RawHeaders(BaseModel):
     """Headers of one raw Kafka message.
@@ -30,6 +35,7 @@ class RawHeaders(BaseModel):
     schema_version: int = SCHEMA_VERSION
     source: str  # e.g. "databento.file", "databento.live", "polygon.ws"
     ts_recv_ns: int = Field(ge=0)  # receive time of the last record in the message
+    ts_event_ns: int | None = Field(default=None, ge=0)  # vendor event time (JSON sources)
     records: int = Field(default=1, ge=1)
     encoding: Literal["dbn", "json"] = "dbn"
     dbn_version: int | None = None

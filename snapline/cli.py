@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 from collections import Counter
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
@@ -14,6 +16,7 @@ from pydantic import ValidationError
 from physics.config import PhysicsConfig
 from snapline.errors import ConfigError, SnaplineError
 from snapline.settings import Settings
+from vendors.cli import vendors_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
@@ -30,6 +33,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(run_app, name="run")
 app.add_typer(schema_app, name="schema")
 app.add_typer(sim_app, name="sim")
+app.add_typer(vendors_app, name="vendors")
 
 LevelOpt = Annotated[
     list[float] | None, typer.Option("--level", help="SPY level to track (repeatable)")
@@ -154,6 +158,44 @@ def ingest_dbn(
         s.produce_batch_records,
     )
     typer.echo(report.describe())
+
+
+@ingest_app.command("polygon")
+def ingest_polygon(
+    session_date: Annotated[
+        str | None,
+        typer.Option("--date", help="contracts expiring on this day, YYYY-MM-DD [today, New York]"),
+    ] = None,
+) -> None:
+    """0DTE SPY option trades (+ quotes), the greeks/OI chain and SPY, from Polygon/Massive.
+
+    Runs until SIGINT/SIGTERM, then flushes and prints what it produced.
+    """
+    from connectors.polygon.ingest import PolygonIngest, polygon_api_key, run_until_signalled
+    from connectors.raw_writer import RawWriter
+    from snapline.kafka.catalog import TopicCatalog
+    from snapline.kafka.clients import require_broker
+    from snapline.kafka.producer import TrackedProducer
+
+    s = Settings()
+    key = polygon_api_key(s.polygon)
+    require_broker(s.kafka)
+    writer = RawWriter(TrackedProducer(s.kafka), TopicCatalog.from_settings(s))
+    ingest = PolygonIngest(s.polygon, key, writer, _session_date(session_date))
+    try:
+        run_until_signalled(ingest)
+    finally:
+        typer.echo(ingest.describe())
+
+
+def _session_date(text: str | None) -> date:
+    if text is None:
+        return datetime.now(ZoneInfo("America/New_York")).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        msg = f"--date must be YYYY-MM-DD, got {text!r}"
+        raise ConfigError(msg) from None
 
 
 # -- dataflows ----------------------------------------------------------------------------

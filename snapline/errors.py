@@ -30,3 +30,11 @@ class InputError(SnaplineError):
 
 class TopicError(SnaplineError):
     """The topics definition cannot be applied as written."""
+
+
+class VendorError(SnaplineError):
+    """A market-data vendor answered with something unusable, or refused a request for good."""
+
+
+class VendorAuthError(VendorError):
+    """A vendor rejected the API key (retrying cannot help)."""

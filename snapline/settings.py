@@ -58,6 +58,33 @@ class BrokerSettings(BaseModel):
     start_timeout_s: float = Field(default=90.0, gt=0)
 
 
+class PolygonSettings(BaseModel):
+    """Polygon/Massive options and SPY feeds (``snapline ingest polygon``).
+
+    The key comes from ``SNAPLINE_POLYGON__API_KEY``, else the vendor's own ``MASSIVE_API_KEY``
+    or ``POLYGON_API_KEY``, else the file named by ``SNAPLINE_POLYGON__API_KEY_FILE``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+    ws_host: str = "socket.massive.com"  # delayed.massive.com: the 15-minute delayed feed
+    ws_secure: bool = True
+    rest_base: str = "https://api.massive.com"
+    underlying: str = "SPY"
+    option_quotes: bool = False  # Q.O: per contract, for the quote rule (vendor cap 1,000)
+    max_quote_contracts: int = Field(default=1000, ge=1, le=1000)
+    spy_feed: bool = True  # T.SPY and Q.SPY, for the live ES/SPY ratio
+    chain_interval_s: float = Field(default=60.0, gt=0)  # greeks/OI snapshot poll period
+    chain_page_limit: int = Field(default=250, ge=1, le=250)  # vendor maximum 250
+    chain_full_refresh_polls: int = Field(default=10, ge=1)  # re-send unchanged rows this often
+    rest_retries: int = Field(default=3, ge=0)  # the client's own retries (429, 5xx)
+    idle_timeout_s: float = Field(default=120.0, gt=0)  # no frame for this long: reconnect
+    reconnect_initial_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Everything snapline reads from its environment.
 
@@ -73,6 +100,7 @@ class Settings(BaseSettings):
     topic_names: dict[str, str] = {}  # role -> name, overriding redpanda/topics.yaml
     broker: BrokerSettings = BrokerSettings()
     physics: PhysicsConfig = PhysicsConfig()
+    polygon: PolygonSettings = PolygonSettings()
     levels: list[float] = []  # explicit SPY levels, always tracked (SNAPLINE_LEVELS='[480, 482.5]')
     instrument_id: int | None = None  # ES instrument to follow; None: the first one seen
     live_lateness_ms: int = Field(default=250, ge=0)  # live: wait this long for late events

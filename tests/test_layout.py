@@ -8,7 +8,8 @@ def test_physics_and_schemas_import_no_io_frameworks() -> None:
     code = (
         "import sys, physics.book, physics.levels, physics.score, physics.tape, physics.config, "
         "schemas.dbn, schemas.envelope, schemas.level_signal\n"
-        "bad = [m for m in ('confluent_kafka', 'bytewax', 'starlette', 'databento', 'uvicorn') "
+        "bad = [m for m in ('confluent_kafka', 'bytewax', 'starlette', 'databento', 'uvicorn', "
+        "'massive', 'websockets', 'tenacity') "
         "if m in sys.modules]\n"
         "print(','.join(bad))"
     )

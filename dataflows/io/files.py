@@ -7,7 +7,8 @@ from typing import IO
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from dataflows.signals.items import DLQ_OFFSET, DLQ_REASON, DLQ_SOURCE, SinkRecord
+from dataflows.signals.items import SinkRecord
+from schemas.envelope import DLQ_OFFSET, DLQ_REASON, DLQ_SOURCE
 from snapline.errors import InputError
 
 

@@ -22,9 +22,6 @@ from bytewax.outputs import Sink
 
 from dataflows.signals.decode import decode
 from dataflows.signals.items import (
-    DLQ_OFFSET,
-    DLQ_REASON,
-    DLQ_SOURCE,
     BookBatch,
     DecodeFailure,
     IdleTick,
@@ -35,7 +32,7 @@ from dataflows.signals.items import (
 )
 from dataflows.signals.level_step import LevelState, step
 from dataflows.signals.market import MarketConfig, MarketState
-from schemas.envelope import RawMessage
+from schemas.envelope import DLQ_OFFSET, DLQ_REASON, DLQ_SOURCE, RawMessage
 from schemas.level_signal import LevelSignal
 
 MARKET_KEY = "ES"

@@ -96,12 +96,6 @@ class LevelInput:
     asks: SideAtLevel
 
 
-# Headers a dead letter carries beside the original ones.
-DLQ_REASON = "dlq.reason"
-DLQ_SOURCE = "dlq.source"
-DLQ_OFFSET = "dlq.offset"
-
-
 @dataclass(frozen=True, slots=True)
 class SinkRecord:
     """A message for a Kafka sink or a file sink."""

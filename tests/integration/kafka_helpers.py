@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 from confluent_kafka import Consumer, Message, TopicPartition
@@ -26,10 +27,10 @@ def read_all(settings: Settings, topic: str, timeout_s: float = 10.0) -> list[Me
         }
         c.assign([TopicPartition(topic, p, 0) for p in parts])
         out: list[Message] = []
-        while len(out) < sum(ends.values()):
-            batch = c.consume(1000, timeout_s)
-            if not batch:
-                break
+        deadline = time.monotonic() + timeout_s
+        # consume() waits its whole timeout unless the batch fills: ask in short slices
+        while len(out) < sum(ends.values()) and time.monotonic() < deadline:
+            batch = c.consume(1000, 0.2)
             out += [m for m in batch if m.error() is None]
         return out
     finally:
