@@ -35,6 +35,18 @@ class PhysicsConfig(BaseModel):
     touch_band_spy: float = Field(default=0.05, gt=0, description="a test starts this close")
     outcome_move_spy: float = Field(default=0.20, gt=0, description="x: move that decides")
     outcome_horizon_s: float = Field(default=300.0, gt=0, description="undecided: censored")
+    approach_distance_spy: float = Field(
+        default=0.50, gt=0, description="APPROACH event: spot comes this close, $"
+    )
+    approach_rearm_spy: float = Field(
+        default=0.75, gt=0, description="the next APPROACH needs spot this far first, $"
+    )
+    event_cooldown_s: float = Field(
+        default=10.0, ge=0, description="WALL_PULLED / ABSORPTION: at most one per this, per level"
+    )
+    sweep_min_tape_score: float = Field(
+        default=0.5, ge=0, le=1, description="SWEEP: |tape score| when spot crosses the level"
+    )
     lead_times_s: tuple[float, ...] = Field(default=(1.0, 5.0, 30.0), description="calls before")
     min_tests: int = Field(default=30, ge=1, description="fewer: no rate is reported")
     stale_book_ms: float = Field(default=5000.0, gt=0, description="older book: ABSTAIN")

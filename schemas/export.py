@@ -7,15 +7,23 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from schemas.level_event import LEVEL_EVENT_VERSION, LevelEvent
 from schemas.level_signal import LEVEL_SIGNAL_VERSION, LevelSignal
 
-PUBLISHED: dict[str, type[BaseModel]] = {"level_signal.schema.json": LevelSignal}
+PUBLISHED: dict[str, type[BaseModel]] = {
+    "level_signal.schema.json": LevelSignal,
+    "level_event.schema.json": LevelEvent,
+}
+VERSIONS: dict[type[BaseModel], str] = {
+    LevelSignal: f"level_signal/v{LEVEL_SIGNAL_VERSION}",
+    LevelEvent: f"level_event/v{LEVEL_EVENT_VERSION}",
+}
 
 
 def schema_text(model: type[BaseModel]) -> str:
     schema = model.model_json_schema(mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = f"https://snapline.dev/schemas/level_signal/v{LEVEL_SIGNAL_VERSION}"
+    schema["$id"] = f"https://snapline.dev/schemas/{VERSIONS[model]}"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 

@@ -218,6 +218,9 @@ def run_signals(
 def replay(
     dbn: Annotated[list[Path], typer.Option("--dbn", help="DBN file (repeatable)")],
     out: Annotated[Path, typer.Option("--out", help="JSON-lines output")],
+    events_out: Annotated[
+        Path | None, typer.Option("--events-out", help="level events, JSON lines")
+    ] = None,
     level: LevelOpt = None,
     es_spy_ratio: RatioOpt = None,
     snap_ms: SnapOpt = None,
@@ -228,8 +231,48 @@ def replay(
 
     for path in dbn:
         open_dbn(path)  # fail on a missing or unreadable file before the dataflow starts
-    run(replay_flow(settings_with(level, es_spy_ratio, snap_ms), dbn, out))
-    typer.echo(f"wrote {out}")
+    run(replay_flow(settings_with(level, es_spy_ratio, snap_ms), dbn, out, events_out))
+    typer.echo(f"wrote {out}" + (f" and {events_out}" if events_out else ""))
+
+
+@app.command("events")
+def events(
+    start: Annotated[str | None, typer.Option("--from", help="ISO time (UTC) or Unix ns")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="ISO time (UTC) or Unix ns")] = None,
+    level: Annotated[
+        list[str] | None, typer.Option("--level", help="level id, e.g. 480.00")
+    ] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="e.g. CALL_ISSUED")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="read a replay's --events-out, not the topic")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="export instead of printing")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl")] = "csv",
+) -> None:
+    """The level events of a period (from the events topic, or a file), printed or exported."""
+    from evaluation.events_review import Window, parse_events, parse_time, read_jsonl, select
+    from evaluation.events_review import write as write_events
+    from snapline.kafka.catalog import TopicCatalog
+    from snapline.kafka.clients import require_broker
+    from snapline.kafka.snapshot_read import read_to_end
+
+    if fmt not in ("csv", "parquet", "jsonl"):
+        msg = f"--format must be csv, parquet or jsonl, got {fmt!r}"
+        raise ConfigError(msg)
+    window = Window(
+        parse_time(start) if start else None,
+        parse_time(end) if end else None,
+        tuple(level or ()),
+        tuple(kind or ()),
+    )
+    if file is not None:
+        values, where = read_jsonl(file), str(file)
+    else:
+        s = Settings()
+        require_broker(s.kafka)
+        where = TopicCatalog.from_settings(s).name("events")
+        values = list(read_to_end(s.kafka, where))
+    typer.echo(write_events(select(parse_events(values, where), window), out, fmt))
 
 
 @app.command("evaluate")

@@ -65,6 +65,37 @@ class JsonlSink(DynamicSink[SinkRecord]):
         return _JsonlPartition(self.path.open("wb"))
 
 
+class _SortedPartition(StatelessSinkPartition[SinkRecord]):
+    """Holds every record and writes them at close, by (time, key); the order within one key
+    and time is kept. For sparse streams (level events), where a snap's count is unknown."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh = fh
+        self._held: list[SinkRecord] = []
+
+    def write_batch(self, items: list[SinkRecord]) -> None:
+        self._held.extend(items)
+
+    def close(self) -> None:
+        for r in sorted(self._held, key=lambda r: (r.timestamp_ns, r.key or b"")):
+            self._fh.write(r.value + b"\n")
+        self._fh.close()
+
+
+class SortedJsonlSink(DynamicSink[SinkRecord]):
+    """Like ``JsonlSink`` for streams without a fixed count per snap (sorted at close)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _SortedPartition:
+        if worker_count != 1:
+            msg = "the JSON-lines sink writes one ordered file; run replay with one worker"
+            raise ValueError(msg)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return _SortedPartition(self.path.open("wb"))
+
+
 class _FailPartition(StatelessSinkPartition[SinkRecord]):
     def write_batch(self, items: list[SinkRecord]) -> None:
         if items:

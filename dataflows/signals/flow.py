@@ -30,10 +30,9 @@ from dataflows.signals.items import (
     SinkRecord,
     TradeBatch,
 )
-from dataflows.signals.level_step import LevelState, step
+from dataflows.signals.level_step import LevelOutput, LevelState, step
 from dataflows.signals.market import MarketConfig, MarketState
 from schemas.envelope import DLQ_OFFSET, DLQ_REASON, DLQ_SOURCE, RawMessage
-from schemas.level_signal import LevelSignal
 
 MARKET_KEY = "ES"
 
@@ -42,6 +41,7 @@ MARKET_KEY = "ES"
 class FlowConfig:
     market: MarketConfig
     signals_topic: str = "levels.signals"
+    events_topic: str = "levels.events"
     dlq_topics: dict[str, str] = field(default_factory=dict)  # role -> dead-letter topic
     clock_ns: Callable[[], int] = time.time_ns
 
@@ -70,6 +70,7 @@ def build_flow(
     sink: Sink[SinkRecord],
     dead_letters: Sink[SinkRecord],
     cfg: FlowConfig,
+    events: Sink[SinkRecord] | None = None,
 ) -> Dataflow:
     flow = Dataflow("signals")
     raw = op.input("raw", flow, source)
@@ -84,9 +85,12 @@ def build_flow(
     builder = partial(_market_logic, cfg)
     inputs = op.key_rm("unkey", op.stateful("market", keyed, builder))
     by_level = op.key_on("by_level", inputs, lambda li: li.level.level_id)
-    signals = op.stateful_map("level", by_level, partial(_level, cfg))
-    records = op.map("publish", signals, partial(_publish, cfg.signals_topic, cfg.clock_ns))
+    outputs = op.stateful_map("level", by_level, partial(_level, cfg))
+    records = op.map("publish", outputs, partial(_publish, cfg.signals_topic, cfg.clock_ns))
     op.output("signals", records, sink)
+    if events is not None:
+        happened = op.flat_map("events", outputs, partial(_events, cfg.events_topic, cfg.clock_ns))
+        op.output("level_events", happened, events)
     return flow
 
 
@@ -100,12 +104,13 @@ def _market_logic(cfg: FlowConfig, resume: MarketState | None) -> MarketLogic:
 
 def _level(
     cfg: FlowConfig, state: LevelState | None, inp: LevelInput
-) -> tuple[LevelState, LevelSignal]:
+) -> tuple[LevelState, LevelOutput]:
     return step(state, inp, cfg.market.physics)
 
 
-def _publish(topic: str, clock_ns: Callable[[], int], kv: tuple[str, LevelSignal]) -> SinkRecord:
-    level_id, signal = kv
+def _publish(topic: str, clock_ns: Callable[[], int], kv: tuple[str, LevelOutput]) -> SinkRecord:
+    level_id, out = kv
+    signal = out.signal
     stamped = signal.model_copy(update={"ts_publish_ns": clock_ns()})
     return SinkRecord(
         topic,
@@ -128,3 +133,19 @@ def _dead_letter(
     ]
     topic = dlq_topics.get(m.role, "dlq." + m.role)
     return SinkRecord(topic, m.key, m.value, clock_ns(), headers)
+
+
+def _events(
+    topic: str, clock_ns: Callable[[], int], kv: tuple[str, LevelOutput]
+) -> list[SinkRecord]:
+    level_id, out = kv
+    now = clock_ns()
+    return [
+        SinkRecord(
+            topic,
+            level_id.encode(),
+            e.model_copy(update={"ts_publish_ns": now}).model_dump_json().encode(),
+            e.ts_event_ns,
+        )
+        for e in out.events
+    ]

@@ -7,16 +7,19 @@ out of the score; it is never a fake zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from dataflows.signals.items import LevelInput, SnapContext
+from dataflows.signals.level_events import events_at
 from physics import barrier as bar
 from physics.book import SideAtLevel
 from physics.config import PhysicsConfig
+from physics.events import LevelWatch
 from physics.score import CallName, RollingMedian, call_with_hysteresis, combine, ewma
 from physics.tape import tape_score
+from schemas.level_event import LevelEvent
 from schemas.level_signal import Barrier, BarrierState, Call, Fuel, Health, LevelSignal, Side, Tape
 
 
@@ -31,6 +34,13 @@ class LevelState:
     smoothed: float | None = None
     smoothed_ts_ns: int | None = None
     call: CallName = "NEUTRAL"
+    watch: LevelWatch = field(default_factory=LevelWatch)  # the level-events detector
+
+
+@dataclass(frozen=True, slots=True)
+class LevelOutput:
+    signal: LevelSignal
+    events: list[LevelEvent]
 
 
 def side_of(spot: float, level: float, previous: Side | None) -> Side:
@@ -44,7 +54,7 @@ def side_of(spot: float, level: float, previous: Side | None) -> Side:
 
 def step(
     state: LevelState | None, inp: LevelInput, cfg: PhysicsConfig
-) -> tuple[LevelState, LevelSignal]:
+) -> tuple[LevelState, LevelOutput]:
     st = state or LevelState(
         RollingMedian(cfg.depth_median_snaps), RollingMedian(cfg.robust_window_snaps)
     )
@@ -68,7 +78,7 @@ def step(
     in_play = abs(ctx.spot - inp.level.price) <= cfg.call_distance_spy
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
     st.snap_seq += 1
-    return st, LevelSignal(
+    published = LevelSignal(
         ts_event_ns=ctx.ts_ns,
         ts_publish_ns=0,  # stamped when the signal leaves the dataflow
         snap_seq=st.snap_seq,
@@ -93,6 +103,7 @@ def step(
         reason=_reason(signal, barrier, tape, stale, in_play, ctx),
         health=Health(book_age_ms=ctx.book_age_ms, last_trade_age_ms=ctx.last_trade_age_ms),
     )
+    return st, LevelOutput(published, events_at(st.watch, published, cfg))
 
 
 def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfig) -> Barrier:

@@ -13,7 +13,7 @@ from bytewax._bytewax import cli_main
 from bytewax.dataflow import Dataflow
 
 from dataflows.io.dbn_files import DbnFileSource
-from dataflows.io.files import FailOnBadInput, JsonlSink
+from dataflows.io.files import FailOnBadInput, JsonlSink, SortedJsonlSink
 from dataflows.io.kafka_sink import KafkaSink
 from dataflows.io.kafka_source import KafkaRawSource
 from dataflows.signals.flow import FlowConfig, build_flow
@@ -35,10 +35,13 @@ def _market(settings: Settings, partitions: tuple[str, ...], live: bool) -> Mark
     )
 
 
-def replay_flow(settings: Settings, paths: list[Path], out: Path) -> Dataflow:
+def replay_flow(
+    settings: Settings, paths: list[Path], out: Path, events_out: Path | None = None
+) -> Dataflow:
     source = DbnFileSource(paths, settings.produce_batch_records)
     cfg = FlowConfig(_market(settings, source.partitions, live=False))
-    return build_flow(source, JsonlSink(out), FailOnBadInput(), cfg)
+    events = SortedJsonlSink(events_out) if events_out is not None else None
+    return build_flow(source, JsonlSink(out), FailOnBadInput(), cfg, events)
 
 
 def kafka_flow(settings: Settings, until_end: bool) -> Dataflow:
@@ -54,10 +57,11 @@ def kafka_flow(settings: Settings, until_end: bool) -> Dataflow:
     cfg = FlowConfig(
         _market(settings, source.partitions, live=live),
         signals_topic=catalog.name("signals"),
+        events_topic=catalog.name("events"),
         dlq_topics={role: catalog.dlq(role) for role in RAW_ROLES},
     )
     sink = KafkaSink(settings.kafka)
-    return build_flow(source, sink, sink, cfg)
+    return build_flow(source, sink, sink, cfg, events=sink)
 
 
 def kafka_flow_from_env() -> Dataflow:

@@ -85,13 +85,26 @@ def test_kafka_path_equals_in_process_replay(settings: Settings, tmp_path: Path)
     flow = snapline(s, "run", "signals", "--until-end")
     assert flow.returncode == 0, flow.stderr
     via_kafka = signals_of(read_all(s, TopicCatalog.from_settings(s).name("signals")))
-    out = tmp_path / "replay.jsonl"
-    run(replay_flow(s, [ESH4_MBP10, ESH4_TRADES], out))
+    out, events_out = tmp_path / "replay.jsonl", tmp_path / "events.jsonl"
+    run(replay_flow(s, [ESH4_MBP10, ESH4_TRADES], out, events_out))
     in_process = [json.loads(line) for line in out.read_text().splitlines()]
     for sig in [*via_kafka, *in_process]:
         sig.pop("ts_publish_ns")
     assert len(via_kafka) > 80_000
     assert via_kafka == in_process
+
+    # the level events on the topic, read back by `snapline events`, are the replay's too
+    exported = tmp_path / "from_topic.jsonl"
+    review = snapline(s, "events", "--out", str(exported), "--format", "jsonl")
+    assert review.returncode == 0, review.stderr
+    topic_events, replay_events = (
+        [json.loads(line) for line in path.read_text().splitlines()]
+        for path in (exported, events_out)
+    )
+    for e in [*topic_events, *replay_events]:
+        e.pop("ts_publish_ns")
+    assert {e["kind"] for e in replay_events} >= {"APPROACH", "TEST_START"}
+    assert topic_events == replay_events
 
 
 def test_signals_are_keyed_by_level_and_spread_over_partitions(settings: Settings) -> None:
