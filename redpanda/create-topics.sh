@@ -33,3 +33,5 @@ rpk topic describe levels.signals >/dev/null 2>&1 || rpk topic create levels.sig
 rpk topic alter-config levels.signals --set cleanup.policy=delete --set retention.ms=604800000
 rpk topic describe levels.events >/dev/null 2>&1 || rpk topic create levels.events -p 3 -r 1 -c cleanup.policy=delete -c retention.ms=2592000000
 rpk topic alter-config levels.events --set cleanup.policy=delete --set retention.ms=2592000000
+rpk topic describe dlq.levels.events >/dev/null 2>&1 || rpk topic create dlq.levels.events -p 3 -r 1 -c cleanup.policy=delete -c max.message.bytes=2097152 -c retention.ms=2592000000
+rpk topic alter-config dlq.levels.events --set cleanup.policy=delete --set max.message.bytes=2097152 --set retention.ms=2592000000

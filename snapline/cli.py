@@ -275,6 +275,35 @@ def events(
     typer.echo(write_events(select(parse_events(values, where), window), out, fmt))
 
 
+@app.command("alerts")
+def alerts(
+    config: Annotated[Path, typer.Option("--config", help="alert rules and webhooks (YAML)")],
+    from_beginning: Annotated[
+        bool, typer.Option(help="first run of this group: start at the oldest retained event")
+    ] = False,
+) -> None:
+    """Level events that match the rules -> webhooks (signed, retried, in order per level).
+
+    Runs until SIGINT/SIGTERM, then prints what it delivered.
+    """
+    from alerts.config import load_alerts
+    from alerts.service import AlertService, run_until_signalled
+    from snapline.kafka.catalog import TopicCatalog
+    from snapline.kafka.clients import require_broker
+
+    cfg = load_alerts(config)
+    s = Settings()
+    require_broker(s.kafka)
+    catalog = TopicCatalog.from_settings(s)
+    service = AlertService(
+        s.kafka, catalog.name("events"), catalog.dlq("events"), cfg, from_beginning
+    )
+    try:
+        run_until_signalled(service)
+    finally:
+        typer.echo(service.describe())
+
+
 @app.command("evaluate")
 def evaluate(
     signals: Annotated[
