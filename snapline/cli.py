@@ -7,7 +7,7 @@ import sys
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -17,6 +17,9 @@ from physics.config import PhysicsConfig
 from snapline.errors import ConfigError, SnaplineError
 from snapline.settings import Settings
 from vendors.cli import vendors_app
+
+if TYPE_CHECKING:
+    from confluent_kafka.admin import AdminClient
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
@@ -207,11 +210,90 @@ def run_signals(
     level: LevelOpt = None,
     es_spy_ratio: RatioOpt = None,
     snap_ms: SnapOpt = None,
+    recovery: Annotated[
+        Path | None,
+        typer.Option("--recovery", help="snapshot state here; a restart resumes from it"),
+    ] = None,
+    snapshot_s: Annotated[float, typer.Option(help="seconds between recovery snapshots")] = 1.0,
 ) -> None:
     """Raw ES topics -> LevelSignals on the signals topic (tails unless --until-end)."""
-    from dataflows.signals.main import kafka_flow, run
+    from dataflows.signals.main import Recovery, kafka_flow, run
 
-    run(kafka_flow(settings_with(level, es_spy_ratio, snap_ms), until_end=until_end))
+    settings = settings_with(level, es_spy_ratio, snap_ms)
+    flow = kafka_flow(settings, until_end=until_end, durable=recovery is not None)
+    run(flow, Recovery(recovery, snapshot_s) if recovery else None)
+
+
+@app.command("rerun")
+def rerun(
+    out: Annotated[Path | None, typer.Option("--out", help="signals to a JSON-lines file")] = None,
+    out_topic: Annotated[
+        str | None, typer.Option("--out-topic", help="signals to this topic (created if missing)")
+    ] = None,
+    events_out: Annotated[
+        Path | None, typer.Option("--events-out", help="level events to a JSON-lines file")
+    ] = None,
+    from_time: Annotated[
+        str | None, typer.Option("--from-time", help="broker time, ISO (UTC) or Unix ms")
+    ] = None,
+    from_offset: Annotated[
+        list[str] | None,
+        typer.Option("--from-offset", help="TOPIC#PARTITION=OFFSET (repeatable)"),
+    ] = None,
+    level: LevelOpt = None,
+    es_spy_ratio: RatioOpt = None,
+    snap_ms: SnapOpt = None,
+) -> None:
+    """Re-run the signals dataflow over the retained raw topics, into an output of its own.
+
+    Reads from the oldest retained message (or --from-time / --from-offset) to the end that was
+    there when it started; the live flow's state and offsets are not touched.
+    """
+    from dataflows.io.kafka_source import StartAt
+    from dataflows.signals.main import RerunOutput, rerun_flow, run
+    from snapline.kafka.clients import require_broker
+
+    if (out is None) == (out_topic is None):
+        msg = "give exactly one of --out FILE or --out-topic NAME"
+        raise ConfigError(msg)
+    s = settings_with(level, es_spy_ratio, snap_ms)
+    admin = require_broker(s.kafka)
+    if out_topic is not None:
+        _ensure_output_topic(admin, s, out_topic)
+    start = StartAt(_broker_ms(from_time) if from_time else None, _offsets(from_offset or []))
+    run(rerun_flow(s, start, RerunOutput(out, out_topic, events_out)))
+    typer.echo(f"re-run written to {out or out_topic}")
+
+
+def _broker_ms(text: str) -> int:
+    from evaluation.events_review import parse_time
+
+    return int(text) if text.isdigit() else parse_time(text) // 1_000_000
+
+
+def _offsets(items: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        name, _, offset = item.rpartition("=")
+        if "#" not in name or not offset.isdigit():
+            msg = f"--from-offset must be TOPIC#PARTITION=OFFSET, got {item!r}"
+            raise ConfigError(msg)
+        out[name] = int(offset)
+    return out
+
+
+def _ensure_output_topic(admin: AdminClient, s: Settings, name: str) -> None:
+    """A topic like the live signals topic, under another name."""
+    from snapline.kafka.catalog import TopicCatalog
+    from snapline.kafka.topics import apply_topics
+
+    catalog = TopicCatalog.from_settings(s)
+    live = catalog.name("signals")
+    if name in {spec.name for spec in catalog.specs}:
+        msg = f"--out-topic {name} is one of snapline's own topics; a re-run needs its own"
+        raise ConfigError(msg)
+    template = next(spec for spec in catalog.specs if spec.name == live)
+    apply_topics(admin, TopicCatalog([template.model_copy(update={"name": name, "role": "rerun"})]))
 
 
 @app.command("replay")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import IO
 
@@ -10,6 +11,8 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from dataflows.signals.items import SinkRecord
 from schemas.envelope import DLQ_OFFSET, DLQ_REASON, DLQ_SOURCE
 from snapline.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 class _JsonlPartition(StatelessSinkPartition[SinkRecord]):
@@ -110,3 +113,31 @@ class FailOnBadInput(DynamicSink[SinkRecord]):
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _FailPartition:
         return _FailPartition()
+
+
+class _LogPartition(StatelessSinkPartition[SinkRecord]):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def write_batch(self, items: list[SinkRecord]) -> None:
+        for r in items:
+            self.count += 1
+            h = dict(r.headers or [])
+            log.warning(
+                "re-run skipped undecodable message %s@%s (%s); the live run dead-lettered it",
+                h[DLQ_SOURCE].decode(),
+                h[DLQ_OFFSET].decode(),
+                h[DLQ_REASON].decode(),
+            )
+
+    def close(self) -> None:
+        if self.count:
+            log.warning("re-run skipped %d undecodable messages in all", self.count)
+
+
+class LogBadInput(DynamicSink[SinkRecord]):
+    """For re-runs over retained topics: bad messages were dead-lettered when they first
+    arrived; a re-run names and counts them instead of publishing them again."""
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _LogPartition:
+        return _LogPartition()

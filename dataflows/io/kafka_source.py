@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,6 +96,16 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
         self._consumer.close()
 
 
+@dataclass(frozen=True, slots=True)
+class StartAt:
+    """Where a run without a recovery snapshot starts reading each partition: the oldest
+    retained message (default), the first at or after a broker timestamp, or given offsets
+    (``{"raw.es.mbp10#0": 1200}``; partitions not named start at the beginning)."""
+
+    timestamp_ms: int | None = None
+    offsets: dict[str, int] = field(default_factory=dict)
+
+
 class KafkaRawSource(FixedPartitionedSource[Item, int]):
     """Every partition of the given raw topics (role -> topic name)."""
 
@@ -105,12 +116,14 @@ class KafkaRawSource(FixedPartitionedSource[Item, int]):
         until_end: bool = False,
         idle_tick: timedelta | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        start: StartAt | None = None,
     ) -> None:
         self.kafka = kafka
         self.topics = topics
         self.until_end = until_end
         self.idle_tick = idle_tick
         self.now = now
+        self.start = start or StartAt()
         self._parts: tuple[str, ...] | None = None
 
     @property
@@ -133,14 +146,28 @@ class KafkaRawSource(FixedPartitionedSource[Item, int]):
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _KafkaPartition:
         topic, _, p = for_part.rpartition("#")
         role = next(r for r, t in self.topics.items() if t == topic)
-        offset = OFFSET_BEGINNING if resume_state is None else resume_state
-        tp = TopicPartition(topic, int(p), offset)
         consumer = Consumer(self._consumer_config())
+        offset = resume_state
+        if offset is None:
+            offset = self._start_offset(consumer, for_part, TopicPartition(topic, int(p)))
+        tp = TopicPartition(topic, int(p), offset)
         consumer.assign([tp])  # assignment, not a group: offsets live in Bytewax snapshots
         end = None
         if self.until_end:
             _, end = consumer.get_watermark_offsets(tp, timeout=WATERMARK_TIMEOUT_S)
         return _KafkaPartition(consumer, tp, role, end, self.idle_tick, self.now)
+
+    def _start_offset(self, consumer: Consumer, name: str, tp: TopicPartition) -> int:
+        if name in self.start.offsets:
+            return self.start.offsets[name]
+        if self.start.timestamp_ms is None:
+            return int(OFFSET_BEGINNING)
+        tp.offset = self.start.timestamp_ms
+        (found,) = consumer.offsets_for_times([tp], timeout=WATERMARK_TIMEOUT_S)
+        if found.offset >= 0:
+            return int(found.offset)
+        _, high = consumer.get_watermark_offsets(tp, timeout=WATERMARK_TIMEOUT_S)
+        return int(high)  # nothing that recent: start at the end
 
     def _consumer_config(self) -> dict[str, Any]:
         return base_config(

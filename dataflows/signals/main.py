@@ -6,16 +6,18 @@ from ``SNAPLINE_*`` settings alone, e.g. as a multi-process cluster.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from bytewax._bytewax import cli_main
 from bytewax.dataflow import Dataflow
+from bytewax.recovery import RecoveryConfig, init_db_dir
 
 from dataflows.io.dbn_files import DbnFileSource
-from dataflows.io.files import FailOnBadInput, JsonlSink, SortedJsonlSink
+from dataflows.io.files import FailOnBadInput, JsonlSink, LogBadInput, SortedJsonlSink
 from dataflows.io.kafka_sink import KafkaSink
-from dataflows.io.kafka_source import KafkaRawSource
+from dataflows.io.kafka_source import KafkaRawSource, StartAt
 from dataflows.signals.flow import FlowConfig, build_flow
 from dataflows.signals.market import MarketConfig
 from snapline.kafka.catalog import TopicCatalog
@@ -44,30 +46,81 @@ def replay_flow(
     return build_flow(source, JsonlSink(out), FailOnBadInput(), cfg, events)
 
 
-def kafka_flow(settings: Settings, until_end: bool) -> Dataflow:
+def kafka_flow(settings: Settings, until_end: bool, durable: bool = False) -> Dataflow:
+    """The production flow: raw topics -> signals and events topics, bad input dead-lettered.
+
+    ``durable`` (with recovery): output is acknowledged batch by batch, before snapshots."""
     catalog = TopicCatalog.from_settings(settings)
-    topics = {role: catalog.name(role) for role in RAW_ROLES}
-    live = not until_end
-    source = KafkaRawSource(
-        settings.kafka,
-        topics,
-        until_end=until_end,
-        idle_tick=timedelta(milliseconds=settings.physics.snap_ms) if live else None,
-    )
+    source = _kafka_source(settings, catalog, until_end, StartAt())
     cfg = FlowConfig(
-        _market(settings, source.partitions, live=live),
+        _market(settings, source.partitions, live=not until_end),
         signals_topic=catalog.name("signals"),
         events_topic=catalog.name("events"),
         dlq_topics={role: catalog.dlq(role) for role in RAW_ROLES},
     )
-    sink = KafkaSink(settings.kafka)
+    sink = KafkaSink(settings.kafka, durable=durable)
     return build_flow(source, sink, sink, cfg, events=sink)
+
+
+@dataclass(frozen=True, slots=True)
+class RerunOutput:
+    """Where a re-run writes: a JSON-lines file or a topic of its own (never the live one)."""
+
+    signals_file: Path | None = None
+    signals_topic: str | None = None
+    events_file: Path | None = None
+
+
+def rerun_flow(settings: Settings, start: StartAt, out: RerunOutput) -> Dataflow:
+    """Retained raw topics from ``start`` to their current end, through the same dataflow."""
+    catalog = TopicCatalog.from_settings(settings)
+    source = _kafka_source(settings, catalog, True, start)
+    cfg = FlowConfig(
+        _market(settings, source.partitions, live=False),
+        signals_topic=out.signals_topic or "file",
+    )
+    sink = JsonlSink(out.signals_file) if out.signals_file else KafkaSink(settings.kafka)
+    events = SortedJsonlSink(out.events_file) if out.events_file else None
+    return build_flow(source, sink, LogBadInput(), cfg, events)
+
+
+def _kafka_source(
+    settings: Settings, catalog: TopicCatalog, until_end: bool, start: StartAt
+) -> KafkaRawSource:
+    live = not until_end
+    return KafkaRawSource(
+        settings.kafka,
+        {role: catalog.name(role) for role in RAW_ROLES},
+        until_end=until_end,
+        idle_tick=timedelta(milliseconds=settings.physics.snap_ms) if live else None,
+        start=start,
+    )
 
 
 def kafka_flow_from_env() -> Dataflow:
     return kafka_flow(Settings(), until_end=False)
 
 
-def run(flow: Dataflow) -> None:
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """Bytewax recovery: state and input offsets snapshotted every ``snapshot_s`` into
+    ``directory`` (created on first use), so a killed run resumes where it was."""
+
+    directory: Path
+    snapshot_s: float = 1.0
+
+
+def run(flow: Dataflow, recovery: Recovery | None = None) -> None:
     """Run a flow in this process with one worker until its inputs end."""
-    cli_main(flow, workers_per_process=1)  # type: ignore[no-untyped-call]  # Rust binding
+    if recovery is None:
+        cli_main(flow, workers_per_process=1)  # type: ignore[no-untyped-call]  # Rust binding
+        return
+    if not any(recovery.directory.glob("*.sqlite3")):
+        recovery.directory.mkdir(parents=True, exist_ok=True)
+        init_db_dir(recovery.directory, 1)  # type: ignore[no-untyped-call]
+    cli_main(  # type: ignore[no-untyped-call]
+        flow,
+        workers_per_process=1,
+        epoch_interval=timedelta(seconds=recovery.snapshot_s),
+        recovery_config=RecoveryConfig(recovery.directory),  # type: ignore[no-untyped-call]
+    )
