@@ -30,12 +30,14 @@ ingest_app = typer.Typer(no_args_is_help=True, help="Bring vendor data into the 
 run_app = typer.Typer(no_args_is_help=True, help="Run a dataflow against the broker.")
 schema_app = typer.Typer(no_args_is_help=True, help="Published JSON Schemas.")
 sim_app = typer.Typer(no_args_is_help=True, help="Simulated markets in real vendor formats.")
+lake_app = typer.Typer(no_args_is_help=True, help="The Parquet lake (bronze/silver/gold).")
 app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(run_app, name="run")
 app.add_typer(schema_app, name="schema")
 app.add_typer(sim_app, name="sim")
+app.add_typer(lake_app, name="lake")
 app.add_typer(vendors_app, name="vendors")
 
 LevelOpt = Annotated[
@@ -224,6 +226,43 @@ def run_signals(
     run(flow, Recovery(recovery, snapshot_s) if recovery else None)
 
 
+@run_app.command("lake")
+def run_lake(
+    until_end: Annotated[
+        bool, typer.Option("--until-end", help="stop once the retained data is stored")
+    ] = False,
+    root: Annotated[
+        str | None, typer.Option("--root", help="lake root: a path or s3://bucket/prefix")
+    ] = None,
+    recovery: Annotated[
+        Path | None,
+        typer.Option("--recovery", help="snapshot state here; a restart resumes from it"),
+    ] = None,
+    snapshot_s: Annotated[float, typer.Option(help="seconds between recovery snapshots")] = 1.0,
+) -> None:
+    """Raw, signals and events topics -> bronze / silver / gold Parquet (exactly once)."""
+    from dataflows.lake.main import lake_flow
+    from dataflows.signals.main import Recovery, run
+    from snapline.kafka.clients import require_broker
+
+    s = Settings()
+    require_broker(s.kafka)
+    run(lake_flow(s, until_end, root), Recovery(recovery, snapshot_s) if recovery else None)
+    typer.echo(f"lake written under {root or s.lake.root}")
+
+
+@lake_app.command("stats")
+def lake_stats(
+    root: Annotated[str | None, typer.Option("--root", help="lake root [settings]")] = None,
+) -> None:
+    """What the lake holds: rows, files, size, dates and duplicates per table."""
+    from lake.read import stats
+
+    where = root or Settings().lake.root
+    lines = [t.line() for t in stats(where)]
+    typer.echo("\n".join(lines) if lines else f"the lake under {where} is empty")
+
+
 @app.command("rerun")
 def rerun(
     out: Annotated[Path | None, typer.Option("--out", help="signals to a JSON-lines file")] = None,
@@ -239,6 +278,9 @@ def rerun(
     from_offset: Annotated[
         list[str] | None,
         typer.Option("--from-offset", help="TOPIC#PARTITION=OFFSET (repeatable)"),
+    ] = None,
+    from_lake: Annotated[
+        str | None, typer.Option("--from-lake", help="read the bronze lake here, not topics")
     ] = None,
     level: LevelOpt = None,
     es_spy_ratio: RatioOpt = None,
@@ -257,11 +299,12 @@ def rerun(
         msg = "give exactly one of --out FILE or --out-topic NAME"
         raise ConfigError(msg)
     s = settings_with(level, es_spy_ratio, snap_ms)
-    admin = require_broker(s.kafka)
+    if from_lake is None or out_topic is not None:
+        admin = require_broker(s.kafka)
     if out_topic is not None:
         _ensure_output_topic(admin, s, out_topic)
     start = StartAt(_broker_ms(from_time) if from_time else None, _offsets(from_offset or []))
-    run(rerun_flow(s, start, RerunOutput(out, out_topic, events_out)))
+    run(rerun_flow(s, start, RerunOutput(out, out_topic, events_out), from_lake))
     typer.echo(f"re-run written to {out or out_topic}")
 
 

@@ -85,6 +85,15 @@ class PolygonSettings(BaseModel):
     reconnect_max_s: float = Field(default=30.0, gt=0)
 
 
+class LakeSettings(BaseModel):
+    """The Parquet lake (``snapline run lake``): a local path or a pyarrow URI (s3://...)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    root: str = str(PROJECT_ROOT / ".snapline" / "lake")
+    block_messages: int = Field(default=500, ge=1)  # messages per file per source partition
+
+
 class Settings(BaseSettings):
     """Everything snapline reads from its environment.
 
@@ -101,6 +110,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     physics: PhysicsConfig = PhysicsConfig()
     polygon: PolygonSettings = PolygonSettings()
+    lake: LakeSettings = LakeSettings()
     levels: list[float] = []  # explicit SPY levels, always tracked (SNAPLINE_LEVELS='[480, 482.5]')
     instrument_id: int | None = None  # ES instrument to follow; None: the first one seen
     live_lateness_ms: int = Field(default=250, ge=0)  # live: wait this long for late events

@@ -18,6 +18,7 @@ from dataflows.io.dbn_files import DbnFileSource
 from dataflows.io.files import FailOnBadInput, JsonlSink, LogBadInput, SortedJsonlSink
 from dataflows.io.kafka_sink import KafkaSink
 from dataflows.io.kafka_source import KafkaRawSource, StartAt
+from dataflows.io.lake_source import BronzeLakeSource
 from dataflows.signals.flow import FlowConfig, build_flow
 from dataflows.signals.market import MarketConfig
 from snapline.kafka.catalog import TopicCatalog
@@ -71,10 +72,17 @@ class RerunOutput:
     events_file: Path | None = None
 
 
-def rerun_flow(settings: Settings, start: StartAt, out: RerunOutput) -> Dataflow:
-    """Retained raw topics from ``start`` to their current end, through the same dataflow."""
+def rerun_flow(
+    settings: Settings, start: StartAt, out: RerunOutput, lake_root: str | None = None
+) -> Dataflow:
+    """Retained raw topics from ``start`` to their current end (or the bronze lake under
+    ``lake_root``), through the same dataflow."""
     catalog = TopicCatalog.from_settings(settings)
-    source = _kafka_source(settings, catalog, True, start)
+    source: KafkaRawSource | BronzeLakeSource
+    if lake_root is not None:
+        source = BronzeLakeSource(lake_root, RAW_ROLES)
+    else:
+        source = _kafka_source(settings, catalog, True, start)
     cfg = FlowConfig(
         _market(settings, source.partitions, live=False),
         signals_topic=out.signals_topic or "file",

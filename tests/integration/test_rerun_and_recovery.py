@@ -99,3 +99,47 @@ def test_sigkill_twice_then_resume_gives_the_uninterrupted_signals(
     got = sorted(unique.values(), key=lambda x: (x["ts_event_ns"], x["level_id"]))
     assert got == expected
     assert len(published) >= len(expected)  # duplicates allowed, nothing lost
+
+
+def test_lake_killed_twice_holds_every_input_once_and_reruns_the_signals(
+    settings: Settings, tmp_path: Path
+) -> None:
+    s = settings.model_copy(update={"levels": [480.5]})
+    assert snapline(s, "ingest", "dbn", str(ESH4_MBP10), str(ESH4_TRADES)).returncode == 0
+    assert snapline(s, "run", "signals", "--until-end").returncode == 0
+    catalog = TopicCatalog.from_settings(s)
+    signals = _without_publish_time(signals_of(read_all(s, catalog.name("signals"))))
+    raw_messages = {
+        role: len(read_all(s, catalog.name(role))) for role in ("es_mbp10", "es_trades")
+    }
+
+    root, recovery = tmp_path / "lake", tmp_path / "recovery"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
+    env |= {"SNAPLINE_TOPIC_PREFIX": s.topic_prefix, "SNAPLINE_LAKE__BLOCK_MESSAGES": "100"}
+    cmd = [sys.executable, "-m", "snapline", "run", "lake", "--until-end", "--root", str(root),
+           "--recovery", str(recovery), "--snapshot-s", "0.2"]  # fmt: skip
+    for files in (150, 600):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while len(list(root.rglob("*.parquet"))) < files:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finished = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+
+    from lake.read import stats
+
+    by_table = {(t.tier, t.table): t for t in stats(str(root))}
+    assert all(t.duplicate_keys == 0 for t in by_table.values())
+    assert by_table["bronze", "es_mbp10"].rows == raw_messages["es_mbp10"]
+    assert by_table["bronze", "es_trades"].rows == raw_messages["es_trades"]
+    assert by_table["silver", "es_mbp10"].rows == 43_780  # every record of the file, once
+    assert by_table["silver", "es_trades"].rows == 2_973
+    assert by_table["gold", "signals"].rows == len(signals)
+
+    out = tmp_path / "from_lake.jsonl"
+    done = snapline(s, "rerun", "--from-lake", str(root), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert _without_publish_time(_lines(out)) == signals
