@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -29,6 +31,33 @@ class PhysicsConfig(BaseModel):
     weight_barrier: float = Field(default=0.45, ge=0)
     weight_tape: float = Field(default=0.35, ge=0)
     weight_fuel: float = Field(default=0.20, ge=0)
+    fuel_kernel_half_width_spy: float = Field(
+        default=2.0, gt=0, description="h: strikes within this of the level count, triangular"
+    )
+    fuel_gex_ref: float = Field(
+        default=2.5e8,
+        gt=0,
+        description="G_ref, $ per 1%: near-level GEX this size gives |fuel| 0.76",
+    )
+    fuel_regime_threshold: float = Field(
+        default=0.25, gt=0, lt=1, description="|fuel| for a regime"
+    )
+    fuel_stale_s: float = Field(default=900.0, gt=0, description="older greeks: fuel MISSING")
+    option_multiplier: int = Field(default=100, ge=1, description="shares per SPY contract")
+    option_rate: float = Field(default=0.0, description="risk-free rate in gamma re-pricing")
+    option_expiry_et: time = Field(default=time(16, 0), description="0DTE expiry, New York")
+    min_time_to_expiry_s: float = Field(
+        default=900.0, gt=0, description="time-to-expiry floor: keeps 0DTE gamma finite"
+    )
+    session_open_et: time = Field(default=time(9, 30), description="regular open, New York")
+    oi_settle_minutes: float = Field(
+        default=25.0, ge=0, description="after the open, open interest may flip: first value holds"
+    )
+    flip_grid_step_spy: float = Field(default=0.10, gt=0, description="zero-gamma spot grid step")
+    flip_grid_half_width_spy: float = Field(default=10.0, gt=0, description="grid reach, $")
+    flip_max_distance_spy: float = Field(
+        default=5.0, gt=0, description="a zero-gamma crossing further from spot is not reported"
+    )
     call_distance_spy: float = Field(
         default=0.25, gt=0, description="a level further than this from spot is not in play"
     )

@@ -1,0 +1,335 @@
+"""Fuel: dealer gamma near a level from SPY options (DESIGN §5), pure functions over a small
+per-session state.
+
+Dealer position per contract = a baseline convention (dealers long calls: ``+OI``; short puts:
+``-OI``) minus the customers' net buying today. Customer side of a print: the quote rule first
+(at or above the ask: a customer buy; at or below the bid: a sell; inside: the nearer side, at
+the mid: unknown), the tick rule when there is no quote (uptick buy, downtick sell, zero tick:
+as the last). Dollar gamma per 1% move: ``G = pos · Γ · 100 · S² · 0.01``. Near a level:
+``GEX_L = Σ G_i · w(K_i - L)``, ``w`` triangular of half-width ``h``. ``fuel = -tanh(GEX_L /
+G_ref)``: dealers long gamma sell rallies and buy dips (dampen, negative, bounce); short gamma
+chase (amplify, positive, break). The sign convention is contested, so GEX_L is also computed
+under the opposite convention and from the day's flow alone; their range is the band, and
+``models_disagree`` says when the flow alone and the baseline differ in sign at the level.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import numpy as np
+
+from physics.config import PhysicsConfig
+from physics.options import (
+    NEW_YORK,
+    OptionContract,
+    OptionTickerError,
+    bs_gamma,
+    parse_ticker,
+    years_to_expiry,
+)
+
+Regime = Literal["AMPLIFY", "DAMPEN", "NEUTRAL"]
+CUSTOMER_BUY, CUSTOMER_SELL, UNKNOWN = 1, -1, 0
+
+
+@dataclass(slots=True)
+class ContractState:
+    contract: OptionContract
+    iv: float | None = None
+    vendor_gamma: float | None = None
+    open_interest: int | None = None
+    oi_locked: bool = False  # within the settle window the first OI seen holds
+    customer_net: int = 0  # contracts bought minus sold by customers today
+    last_price: float | None = None
+    last_side: int = UNKNOWN
+    bid: float | None = None
+    ask: float | None = None
+
+
+@dataclass(slots=True)
+class FuelCounters:
+    greeks_rows: int = 0
+    rows_without_greeks: int = 0  # no gamma/IV or no OI: the contract contributes nothing yet
+    bad_rows: int = 0  # no parsable ticker/strike
+    oi_flips_ignored: int = 0
+    trades: int = 0
+    trades_unclassified: int = 0
+    trades_unknown_contract: int = 0
+
+
+@dataclass(slots=True)
+class FuelBook:
+    """Everything fuel needs, for one session."""
+
+    contracts: dict[str, ContractState] = field(default_factory=dict)
+    counters: FuelCounters = field(default_factory=FuelCounters)
+    greeks_as_of_ns: int | None = None
+
+
+# -- inputs -------------------------------------------------------------------------------
+def apply_greeks_row(book: FuelBook, row: dict[str, Any], ts_ns: int, cfg: PhysicsConfig) -> None:
+    """One ``/v3/snapshot/options`` result row (every field optional but the contract)."""
+    book.counters.greeks_rows += 1
+    ticker = _get(row, "details", "ticker")
+    try:
+        contract = parse_ticker(ticker) if isinstance(ticker, str) else None
+    except OptionTickerError:
+        contract = None
+    if contract is None:
+        book.counters.bad_rows += 1
+        return
+    st = book.contracts.setdefault(contract.ticker, ContractState(contract))
+    iv, gamma, oi = (
+        _num(row.get("implied_volatility")),
+        _num(_get(row, "greeks", "gamma")),
+        _num(row.get("open_interest")),
+    )
+    st.iv = iv if iv is not None and iv > 0 else st.iv
+    st.vendor_gamma = gamma if gamma is not None else st.vendor_gamma
+    if oi is not None:
+        _set_open_interest(book, st, int(oi), ts_ns, cfg)
+    quote = row.get("last_quote")
+    if isinstance(quote, dict):
+        st.bid, st.ask = _num(quote.get("bid")), _num(quote.get("ask"))
+    if (st.iv is None and st.vendor_gamma is None) or st.open_interest is None:
+        book.counters.rows_without_greeks += 1
+    book.greeks_as_of_ns = max(book.greeks_as_of_ns or 0, ts_ns)
+
+
+def _set_open_interest(
+    book: FuelBook, st: ContractState, oi: int, ts_ns: int, cfg: PhysicsConfig
+) -> None:
+    """Polygon's OI can flip between two days' values for ~25 minutes after the open: inside
+    ``oi_settle_minutes`` after the open the first value seen holds; after it, the latest."""
+    changed = st.open_interest is not None and oi != st.open_interest
+    if changed and st.oi_locked and _minutes_after_open(ts_ns, cfg) < cfg.oi_settle_minutes:
+        book.counters.oi_flips_ignored += 1
+        return
+    st.open_interest = oi
+    st.oi_locked = 0 <= _minutes_after_open(ts_ns, cfg) < cfg.oi_settle_minutes
+
+
+def _minutes_after_open(ts_ns: int, cfg: PhysicsConfig) -> float:
+    local = datetime.fromtimestamp(ts_ns / 1e9, UTC).astimezone(NEW_YORK)
+    opened = datetime.combine(local.date(), cfg.session_open_et, NEW_YORK)
+    return (local - opened).total_seconds() / 60
+
+
+def apply_option_quote(book: FuelBook, ticker: str, bid: float, ask: float) -> None:
+    st = book.contracts.get(ticker)
+    if st is not None:
+        st.bid, st.ask = bid, ask
+
+
+def customer_side(
+    price: float, bid: float | None, ask: float | None, last_price: float | None, last_side: int
+) -> int:
+    """+1 a customer bought, -1 sold, 0 unknown (see the module docstring)."""
+    if bid is not None and ask is not None and 0 < bid <= ask:
+        if price >= ask:
+            return CUSTOMER_BUY
+        if price <= bid:
+            return CUSTOMER_SELL
+        mid = (bid + ask) / 2
+        if price > mid:
+            return CUSTOMER_BUY
+        if price < mid:
+            return CUSTOMER_SELL
+        return UNKNOWN
+    if last_price is None:
+        return UNKNOWN
+    if price > last_price:
+        return CUSTOMER_BUY
+    if price < last_price:
+        return CUSTOMER_SELL
+    return last_side
+
+
+def apply_option_trade(book: FuelBook, ticker: str, price: float, size: int) -> None:
+    book.counters.trades += 1
+    st = book.contracts.get(ticker)
+    if st is None:
+        try:
+            st = book.contracts.setdefault(ticker, ContractState(parse_ticker(ticker)))
+        except OptionTickerError:
+            book.counters.trades_unknown_contract += 1
+            return
+    side = customer_side(price, st.bid, st.ask, st.last_price, st.last_side)
+    if side == UNKNOWN:
+        book.counters.trades_unclassified += 1
+    st.customer_net += side * size
+    st.last_price, st.last_side = price, side
+
+
+# -- evidence -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """The session's usable contracts as arrays (those with OI and a gamma or an IV)."""
+
+    strike: np.ndarray
+    is_call: np.ndarray
+    iv: np.ndarray  # NaN: none, use the vendor gamma
+    vendor_gamma: np.ndarray
+    oi: np.ndarray
+    net: np.ndarray
+    t_years: np.ndarray
+
+
+def chain_of(book: FuelBook, now_ns: int, session: date, cfg: PhysicsConfig) -> Chain:
+    """Contracts expiring on ``session`` (0DTE) with what gamma needs."""
+    use = [
+        st
+        for st in book.contracts.values()
+        if st.contract.expiry == session
+        and st.open_interest is not None
+        and (st.iv is not None or st.vendor_gamma is not None)
+    ]
+    expiry_t = cfg.option_expiry_et
+    floor_s = cfg.min_time_to_expiry_s
+    return Chain(
+        strike=np.array([s.contract.strike for s in use], np.float64),
+        is_call=np.array([s.contract.is_call for s in use], bool),
+        iv=np.array([s.iv if s.iv is not None else np.nan for s in use], np.float64),
+        vendor_gamma=np.array([s.vendor_gamma or 0.0 for s in use], np.float64),
+        oi=np.array([s.open_interest or 0 for s in use], np.float64),
+        net=np.array([s.customer_net for s in use], np.float64),
+        t_years=np.array(
+            [years_to_expiry(now_ns, s.contract.expiry, expiry_t, floor_s) for s in use],
+            np.float64,
+        ),
+    )
+
+
+def gamma_at(chain: Chain, spot: float, cfg: PhysicsConfig) -> np.ndarray:
+    """Per-share gamma at ``spot``: re-priced from IV (sticky strike), else the vendor's."""
+    repriced = bs_gamma(spot, chain.strike, chain.iv, chain.t_years, cfg.option_rate)
+    return np.where(np.isnan(repriced), chain.vendor_gamma, repriced)
+
+
+def positions(chain: Chain) -> dict[str, np.ndarray]:
+    """Dealer contracts under the three models."""
+    sign = np.where(chain.is_call, 1.0, -1.0)
+    return {
+        "baseline": sign * chain.oi - chain.net,  # dealers long calls, short puts
+        "opposite": -sign * chain.oi - chain.net,
+        "flow_only": -chain.net,
+    }
+
+
+def dollar_gamma(pos: np.ndarray, gamma: np.ndarray, spot: float, cfg: PhysicsConfig) -> np.ndarray:
+    """$ of underlying dealers must trade per 1% move: pos · Γ · multiplier · S² · 0.01."""
+    out: np.ndarray = pos * gamma * cfg.option_multiplier * spot * spot * 0.01
+    return out
+
+
+def kernel(strike: np.ndarray, level: float, half_width: float) -> np.ndarray:
+    return np.clip(1.0 - np.abs(strike - level) / half_width, 0.0, None)
+
+
+@dataclass(frozen=True, slots=True)
+class FuelEvidence:
+    score: float
+    regime: Regime
+    gex_near_level: float  # baseline model, $ per 1%
+    gex_band: tuple[float, float]  # min and max over the three models
+    models_disagree: bool
+
+
+def fuel_at(chain: Chain, level: float, spot: float, cfg: PhysicsConfig) -> FuelEvidence | None:
+    """Fuel at one level; None when no contract lies within the kernel."""
+    w = kernel(chain.strike, level, cfg.fuel_kernel_half_width_spy)
+    if not np.any(w > 0):
+        return None
+    gamma = gamma_at(chain, spot, cfg)
+    gex = {
+        name: float(np.sum(dollar_gamma(pos, gamma, spot, cfg) * w))
+        for name, pos in positions(chain).items()
+    }
+    score = -math.tanh(gex["baseline"] / cfg.fuel_gex_ref)
+    # the day's observed flow contradicts the assumed convention at this level
+    tiny = cfg.fuel_gex_ref * 1e-3
+    base, flow = gex["baseline"], gex["flow_only"]
+    disagree = abs(base) > tiny and abs(flow) > tiny and (base > 0) != (flow > 0)
+    return FuelEvidence(
+        score=score,
+        regime=regime(score, cfg.fuel_regime_threshold),
+        gex_near_level=gex["baseline"],
+        gex_band=(min(gex.values()), max(gex.values())),
+        models_disagree=disagree,
+    )
+
+
+def regime(score: float, threshold: float) -> Regime:
+    if score >= threshold:
+        return "AMPLIFY"
+    if score <= -threshold:
+        return "DAMPEN"
+    return "NEUTRAL"
+
+
+# -- gamma levels -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class GammaLevels:
+    call_wall: float | None
+    put_wall: float | None
+    zero_gamma: float | None
+
+
+def gamma_levels(chain: Chain, spot: float, cfg: PhysicsConfig) -> GammaLevels:
+    """Call wall: the strike ≥ spot with the most call gamma x OI (in $ per 1%); put wall: the
+    strike ≤ spot with the most put gamma x OI; zero gamma: where the baseline dealer gamma,
+    re-priced on a grid of spots, changes sign nearest spot (None beyond the max distance)."""
+    if chain.strike.size == 0:
+        return GammaLevels(None, None, None)
+    exposure = dollar_gamma(chain.oi, gamma_at(chain, spot, cfg), spot, cfg)
+    return GammaLevels(
+        _wall(chain.strike, exposure, chain.is_call & (chain.strike >= spot)),
+        _wall(chain.strike, exposure, ~chain.is_call & (chain.strike <= spot)),
+        zero_gamma(chain, spot, cfg),
+    )
+
+
+def _wall(strike: np.ndarray, exposure: np.ndarray, mask: np.ndarray) -> float | None:
+    if not np.any(mask):
+        return None
+    strikes, inverse = np.unique(strike[mask], return_inverse=True)
+    totals = np.bincount(inverse, weights=exposure[mask])
+    return float(strikes[int(np.argmax(totals))])
+
+
+def zero_gamma(chain: Chain, spot: float, cfg: PhysicsConfig) -> float | None:
+    step, width = cfg.flip_grid_step_spy, cfg.flip_grid_half_width_spy
+    grid = spot + np.arange(-width, width + step / 2, step)
+    pos = positions(chain)["baseline"]
+    total = np.array([np.sum(dollar_gamma(pos, gamma_at(chain, s, cfg), s, cfg)) for s in grid])
+    crossings = np.flatnonzero(np.sign(total[:-1]) * np.sign(total[1:]) < 0)
+    if crossings.size == 0:
+        return None
+    flips = [
+        float(grid[i] + (grid[i + 1] - grid[i]) * total[i] / (total[i] - total[i + 1]))
+        for i in crossings
+    ]
+    nearest = min(flips, key=lambda f: abs(f - spot))
+    return nearest if abs(nearest - spot) <= cfg.flip_max_distance_spy else None
+
+
+def session_date(ts_ns: int) -> date:
+    """The New York trading date of an instant (0DTE = contracts expiring on it)."""
+    return datetime.fromtimestamp(ts_ns / 1e9, UTC).astimezone(NEW_YORK).date()
+
+
+def _get(row: dict[str, Any], *path: str) -> Any:
+    cur: Any = row
+    for p in path:
+        cur = cur.get(p) if isinstance(cur, dict) else None
+    return cur
+
+
+def _num(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
