@@ -53,6 +53,9 @@ class PhysicsConfig(BaseModel):
     oi_settle_minutes: float = Field(
         default=25.0, ge=0, description="after the open, open interest may flip: first value holds"
     )
+    gamma_levels_every_s: float = Field(
+        default=5.0, gt=0, description="call/put walls and zero gamma recomputed this often"
+    )
     flip_grid_step_spy: float = Field(default=0.10, gt=0, description="zero-gamma spot grid step")
     flip_grid_half_width_spy: float = Field(default=10.0, gt=0, description="grid reach, $")
     flip_max_distance_spy: float = Field(

@@ -14,6 +14,10 @@ from physics.config import PhysicsConfig
 
 KIND_EXPLICIT = "explicit"
 KIND_ROUND = "round"
+KIND_STRIKE = "strike"  # a 0DTE strike with open interest
+KIND_CALL_WALL = "call_wall"
+KIND_PUT_WALL = "put_wall"
+KIND_ZERO_GAMMA = "zero_gamma"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +39,23 @@ def round_levels(spot: float, step: float, distance: float) -> list[float]:
     return [round(k * step, 2) for k in range(lo, hi + 1)]
 
 
-def active_levels(spot: float, explicit: Iterable[float], cfg: PhysicsConfig) -> list[Level]:
-    """Explicit levels (always) merged with round levels near spot, sorted by level id."""
+def active_levels(
+    spot: float,
+    explicit: Iterable[float],
+    cfg: PhysicsConfig,
+    gamma: Iterable[tuple[float, str]] = (),
+    strikes: Iterable[float] = (),
+) -> list[Level]:
+    """Explicit and gamma levels (always) merged with round levels and 0DTE strikes near spot,
+    sorted by level id."""
     kinds: dict[str, set[str]] = {}
     prices: dict[str, float] = {}
-    sources = [(p, KIND_EXPLICIT) for p in explicit] + [
-        (p, KIND_ROUND) for p in round_levels(spot, cfg.round_step_spy, cfg.activation_distance_spy)
+    near = cfg.activation_distance_spy
+    sources = [
+        *((p, KIND_EXPLICIT) for p in explicit),
+        *gamma,
+        *((p, KIND_ROUND) for p in round_levels(spot, cfg.round_step_spy, near)),
+        *((k, KIND_STRIKE) for k in strikes if abs(k - spot) <= near + 1e-9),
     ]
     for price, kind in sources:
         lid = level_id(price)

@@ -54,10 +54,17 @@ class Tape(_Model):
 class Fuel(_Model):
     """Dealer gamma near the level from SPY options; MISSING without an options feed."""
 
-    score: float | None
+    score: float | None = Field(description="-tanh(GEX_L / G_ref) in [-1, 1]; null: no data")
     regime: FuelRegime
-    gex_near_level: float | None
-    gex_band: tuple[float, float] | None = None
+    gex_near_level: float | None = Field(
+        description="dealer $ gamma per 1% near the level (baseline convention)"
+    )
+    gex_band: tuple[float, float] | None = Field(
+        default=None, description="min and max GEX_L over the three dealer-position models"
+    )
+    models_disagree: bool | None = Field(
+        default=None, description="the day's flow alone and the baseline differ in sign here"
+    )
 
 
 class Health(_Model):

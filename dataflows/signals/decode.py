@@ -6,10 +6,13 @@ dead-letter it and go on.
 
 from __future__ import annotations
 
+import json
+import math
+
 import numpy as np
 from pydantic import ValidationError
 
-from dataflows.signals.items import BookBatch, Decoded, DecodeFailure, TradeBatch
+from dataflows.signals.items import BookBatch, Decoded, DecodeFailure, OptionEvent, TradeBatch
 from schemas.dbn import (
     F_LAST,
     MBP10_NESTED_DTYPE,
@@ -20,7 +23,13 @@ from schemas.dbn import (
 )
 from schemas.envelope import RawHeaders, RawMessage
 
-SCHEMA_BY_ROLE = {"es_mbp10": "dbn.mbp-10", "es_trades": "dbn.trades"}
+SCHEMA_BY_ROLE = {
+    "es_mbp10": "dbn.mbp-10",
+    "es_trades": "dbn.trades",
+    "options_trades": "polygon.options.trade",
+    "options_quotes": "polygon.options.quote",
+    "options_greeks": "polygon.options.snapshot",
+}
 
 
 def decode(msg: RawMessage) -> Decoded:
@@ -33,6 +42,8 @@ def decode(msg: RawMessage) -> Decoded:
         return DecodeFailure(
             msg, f"expected schema {expected} on {msg.role}, got {headers.schema_}"
         )
+    if msg.role.startswith("options_"):
+        return decode_option(msg, headers)
     if headers.encoding != "dbn":
         return DecodeFailure(msg, f"expected dbn encoding, got {headers.encoding}")
     dtype = MBP10_NESTED_DTYPE if msg.role == "es_mbp10" else TRADE_DTYPE
@@ -97,6 +108,36 @@ def _trades(partition: str, rec: np.ndarray) -> TradeBatch:
         is_buy=side == b"B",
         is_sell=side == b"A",
     )
+
+
+def decode_option(msg: RawMessage, headers: RawHeaders) -> OptionEvent | DecodeFailure:
+    """A Polygon/Massive options message (bytes as the vendor sent them)."""
+    try:
+        doc = json.loads(msg.value)
+    except ValueError as exc:
+        return DecodeFailure(msg, f"not JSON: {exc}")
+    if not isinstance(doc, dict):
+        return DecodeFailure(msg, "expected a JSON object")
+    part, offset, ts = msg.partition, msg.offset, headers.ts_recv_ns
+    if msg.role == "options_greeks":
+        details = doc.get("details")
+        ticker = details.get("ticker") if isinstance(details, dict) else None
+        if not isinstance(ticker, str):
+            return DecodeFailure(msg, "chain row without details.ticker")
+        return OptionEvent(part, offset, ts, "greeks", ticker, row=doc)
+    sym = doc.get("sym")
+    fields = ("p", "s") if msg.role == "options_trades" else ("bp", "ap")
+    values = [doc.get(f) for f in fields]
+    if not isinstance(sym, str) or not all(_finite(v) for v in values):
+        return DecodeFailure(msg, f"option {msg.role} event needs sym, {', '.join(fields)}")
+    a, b = float(values[0]), float(values[1])  # type: ignore[arg-type]  # checked finite
+    if msg.role == "options_trades":
+        return OptionEvent(part, offset, ts, "trade", sym, price=a, size=int(b))
+    return OptionEvent(part, offset, ts, "quote", sym, bid=a, ask=b)
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _first_error(exc: ValidationError) -> str:

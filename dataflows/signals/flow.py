@@ -26,6 +26,7 @@ from dataflows.signals.items import (
     DecodeFailure,
     IdleTick,
     LevelInput,
+    OptionEvent,
     PartitionEnd,
     SinkRecord,
     TradeBatch,
@@ -53,7 +54,7 @@ class MarketLogic(StatefulLogic[object, LevelInput, MarketState]):
         self.state = state
 
     def on_item(self, value: object) -> tuple[Iterable[LevelInput], bool]:
-        if not isinstance(value, BookBatch | TradeBatch | PartitionEnd | IdleTick):
+        if not isinstance(value, BookBatch | TradeBatch | OptionEvent | PartitionEnd | IdleTick):
             msg = f"market step got {type(value).__name__}, expected a decoded batch or marker"
             raise TypeError(msg)
         return self.state.add(value), StatefulLogic.RETAIN

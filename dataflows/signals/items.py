@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from physics.book import Book, SideAtLevel
+from physics.fuel import FuelEvidence
 from physics.levels import Level
 from physics.tape import TapeWindow
 from schemas.envelope import KafkaHeaders, RawMessage
@@ -67,8 +69,28 @@ class DecodeFailure:
     reason: str
 
 
-Decoded = BookBatch | TradeBatch | DecodeFailure | PartitionEnd | IdleTick
-MarketInput = BookBatch | TradeBatch | PartitionEnd | IdleTick
+@dataclass(frozen=True, slots=True)
+class OptionEvent:
+    """One SPY options input, in receive time: a trade, a quote, or a chain snapshot row."""
+
+    partition: str
+    offset: int  # order within the partition, for a deterministic merge at equal times
+    ts_ns: int
+    kind: str  # "trade" | "quote" | "greeks"
+    ticker: str
+    price: float = 0.0  # trade
+    size: int = 0  # trade
+    bid: float = 0.0  # quote
+    ask: float = 0.0  # quote
+    row: dict[str, Any] | None = None  # greeks: the vendor row as decoded
+
+    @property
+    def max_ts_ns(self) -> int:
+        return self.ts_ns
+
+
+Decoded = BookBatch | TradeBatch | OptionEvent | DecodeFailure | PartitionEnd | IdleTick
+MarketInput = BookBatch | TradeBatch | OptionEvent | PartitionEnd | IdleTick
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +106,7 @@ class SnapContext:
     book_age_ms: float
     last_trade_age_ms: float | None
     n_levels: int  # how many levels this snap publishes
+    greeks_as_of_ns: int | None = None  # newest options chain snapshot applied
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +117,7 @@ class LevelInput:
     context: SnapContext
     bids: SideAtLevel
     asks: SideAtLevel
+    fuel: FuelEvidence | None = None  # None: no options data near this level
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ def step(
     defending = inp.bids if st.side == "support" else inp.asks
     barrier = _barrier(defending, ctx, st, cfg)
     tape = _tape(ctx, s, cfg)
-    fuel = Fuel(score=None, regime="MISSING", gex_near_level=None)  # no options feed yet
+    fuel = _fuel(inp)
     weights = {"barrier": cfg.weight_barrier, "tape": cfg.weight_tape, "fuel": cfg.weight_fuel}
     raw = combine({"barrier": barrier.score, "tape": tape.score, "fuel": fuel.score}, weights)
     if raw is not None:
@@ -100,8 +100,12 @@ def step(
         break_score_robust=st.raw_median.median(),
         signal=signal,
         confidence=min(abs(st.smoothed or 0.0), 1.0) if signal != "ABSTAIN" else 0.0,
-        reason=_reason(signal, barrier, tape, stale, in_play, ctx),
-        health=Health(book_age_ms=ctx.book_age_ms, last_trade_age_ms=ctx.last_trade_age_ms),
+        reason=_reason(signal, barrier, tape, fuel, stale, in_play, ctx),
+        health=Health(
+            book_age_ms=ctx.book_age_ms,
+            last_trade_age_ms=ctx.last_trade_age_ms,
+            greeks_as_of_ns=ctx.greeks_as_of_ns,
+        ),
     )
     return st, LevelOutput(published, events_at(st.watch, published, cfg))
 
@@ -134,6 +138,19 @@ def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfi
     )
 
 
+def _fuel(inp: LevelInput) -> Fuel:
+    f = inp.fuel
+    if f is None:  # no options feed, stale greeks, or no 0DTE strike near this level
+        return Fuel(score=None, regime="MISSING", gex_near_level=None)
+    return Fuel(
+        score=f.score,
+        regime=f.regime,
+        gex_near_level=f.gex_near_level,
+        gex_band=f.gex_band,
+        models_disagree=f.models_disagree,
+    )
+
+
 def _tape(ctx: SnapContext, s: int, cfg: PhysicsConfig) -> Tape:
     return Tape(
         score=tape_score(ctx.tape.ofi, ctx.velocity, s, cfg.velocity_ref_spy),
@@ -145,7 +162,13 @@ def _tape(ctx: SnapContext, s: int, cfg: PhysicsConfig) -> Tape:
 
 
 def _reason(
-    signal: str, barrier: Barrier, tape: Tape, stale: bool, in_play: bool, ctx: SnapContext
+    signal: str,
+    barrier: Barrier,
+    tape: Tape,
+    fuel: Fuel,
+    stale: bool,
+    in_play: bool,
+    ctx: SnapContext,
 ) -> str:
     if stale:
         return f"abstain: book is {ctx.book_age_ms / 1000:.1f} s old"
@@ -164,7 +187,12 @@ def _reason(
     if tape.score is not None:
         ofi = "n/a" if tape.ofi is None else f"{tape.ofi:+.2f}"
         parts.append(f"tape {tape.score:+.2f} (ofi {ofi})")
-    parts.append("no options feed")
+    if fuel.score is None:
+        parts.append("no options data near the level")
+    else:
+        gex = (fuel.gex_near_level or 0.0) / 1e6
+        doubt = ", models disagree" if fuel.models_disagree else ""
+        parts.append(f"fuel {fuel.regime.lower()} {fuel.score:+.2f} (GEX ${gex:+,.0f}M/1%{doubt})")
     return f"{signal}: " + "; ".join(parts)
 
 

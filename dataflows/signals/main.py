@@ -24,7 +24,7 @@ from dataflows.signals.market import MarketConfig
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
 
-RAW_ROLES = ("es_mbp10", "es_trades")
+RAW_ROLES = ("es_mbp10", "es_trades", "options_trades", "options_quotes", "options_greeks")
 
 
 def _market(settings: Settings, partitions: tuple[str, ...], live: bool) -> MarketConfig:

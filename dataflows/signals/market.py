@@ -21,10 +21,12 @@ from dataflows.signals.items import (
     BookBatch,
     LevelInput,
     MarketInput,
+    OptionEvent,
     PartitionEnd,
     SnapContext,
     TradeBatch,
 )
+from dataflows.signals.options import OptionsState
 from physics.barrier import BandFlows, band_flows
 from physics.book import Book, at, side_evidence
 from physics.config import PhysicsConfig
@@ -123,6 +125,7 @@ class MarketState:
         self.anchor: tuple[int, int] | None = None  # live: (event clock, wall clock then)
         self.heard_ns: dict[str, int] = {}  # live: wall clock of each partition's last data
         self.counters = Counters()
+        self.options = OptionsState(cfg.physics)
 
     # -- input ----------------------------------------------------------------------------
     def add(self, item: MarketInput) -> list[LevelInput]:
@@ -145,6 +148,9 @@ class MarketState:
                     is_buy=item.is_buy,
                     is_sell=item.is_sell,
                 )
+        elif isinstance(item, OptionEvent):
+            self._advance(item.partition, item.ts_ns)
+            self.options.add(item)
         return self._emit_due(self._watermark())
 
     def finish(self) -> list[LevelInput]:
@@ -249,7 +255,8 @@ class MarketState:
         p = self.cfg.physics
         ratio = p.es_spy_ratio
         spot = mid / ratio
-        levels = active_levels(spot, self.cfg.explicit_levels, p)
+        fuel = self.options.at_snap(t, spot)
+        levels = active_levels(spot, self.cfg.explicit_levels, p, fuel.gamma_levels, fuel.strikes)
         ctx = SnapContext(
             ts_ns=t,
             ratio=ratio,
@@ -260,6 +267,7 @@ class MarketState:
             book_age_ms=(t - int(self.book.ts[idx])) / 1e6,
             last_trade_age_ms=self._last_trade_age_ms(t),
             n_levels=len(levels),
+            greeks_as_of_ns=fuel.greeks_as_of_ns,
         )
         level_es = np.array([lv.price for lv in levels]) * ratio
         half_band = p.band_ticks * p.es_tick
@@ -273,7 +281,10 @@ class MarketState:
             start_ev = side_evidence(start_px, start_sz, level_es, half_band, bids=bids)
             flows = self._band_flows(bids, t, level_es, half_band)
             sides[bids] = [at(now_ev, i, start_ev, flows) for i in range(len(levels))]
-        return [LevelInput(lv, ctx, sides[True][i], sides[False][i]) for i, lv in enumerate(levels)]
+        return [
+            LevelInput(lv, ctx, sides[True][i], sides[False][i], fuel.at(lv.price))
+            for i, lv in enumerate(levels)
+        ]
 
     def _book_at(self, t: int) -> Book:
         """The book as of ``t`` (the oldest kept one if ``t`` precedes it)."""

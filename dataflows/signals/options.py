@@ -1,0 +1,81 @@
+"""The options side of the market step: SPY option inputs applied in event-time order, and
+the fuel evidence of each snap (the maths is ``physics.fuel``)."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import date
+
+from dataflows.signals.items import OptionEvent
+from physics import fuel as fu
+from physics.config import PhysicsConfig
+from physics.levels import KIND_CALL_WALL, KIND_PUT_WALL, KIND_ZERO_GAMMA
+
+
+@dataclass(frozen=True, slots=True)
+class SnapFuel:
+    """What one snap knows from options."""
+
+    chain: fu.Chain | None
+    spot: float
+    cfg: PhysicsConfig
+    greeks_as_of_ns: int | None = None
+    gamma_levels: list[tuple[float, str]] = field(default_factory=list)
+    strikes: list[float] = field(default_factory=list)
+
+    def at(self, level: float) -> fu.FuelEvidence | None:
+        if self.chain is None:
+            return None
+        return fu.fuel_at(self.chain, level, self.spot, self.cfg)
+
+
+class OptionsState:
+    """Pending option inputs (applied once the snap passes them) and the session's book."""
+
+    def __init__(self, cfg: PhysicsConfig) -> None:
+        self.cfg = cfg
+        self.book = fu.FuelBook()
+        self.session: date | None = None
+        self.pending: list[tuple[int, str, int, OptionEvent]] = []  # heap by time, then source
+        self.levels: list[tuple[float, str]] = []
+        self.levels_ns: int | None = None
+
+    def add(self, item: OptionEvent) -> None:
+        heapq.heappush(self.pending, (item.ts_ns, item.partition, item.offset, item))
+
+    def at_snap(self, t_ns: int, spot: float) -> SnapFuel:
+        session = fu.session_date(t_ns)
+        if session != self.session:  # a new trading day: yesterday's flow is not today's
+            self.book, self.session, self.levels, self.levels_ns = fu.FuelBook(), session, [], None
+        while self.pending and self.pending[0][0] <= t_ns:
+            self._apply(heapq.heappop(self.pending)[3])
+        as_of = self.book.greeks_as_of_ns
+        if as_of is None or t_ns - as_of > self.cfg.fuel_stale_s * 1e9:
+            return SnapFuel(None, spot, self.cfg, as_of)  # no chain yet, or a stale one
+        chain = fu.chain_of(self.book, t_ns, session, self.cfg)
+        if chain.strike.size == 0:
+            return SnapFuel(None, spot, self.cfg, as_of)
+        every_ns = int(self.cfg.gamma_levels_every_s * 1e9)
+        if self.levels_ns is None or t_ns - self.levels_ns >= every_ns:
+            self.levels, self.levels_ns = _gamma_levels(chain, spot, self.cfg), t_ns
+        strikes = sorted({float(k) for k in chain.strike})
+        return SnapFuel(chain, spot, self.cfg, as_of, self.levels, strikes)
+
+    def _apply(self, e: OptionEvent) -> None:
+        if e.kind == "greeks" and e.row is not None:
+            fu.apply_greeks_row(self.book, e.row, e.ts_ns, self.cfg)
+        elif e.kind == "trade":
+            fu.apply_option_trade(self.book, e.ticker, e.price, e.size)
+        elif e.kind == "quote":
+            fu.apply_option_quote(self.book, e.ticker, e.bid, e.ask)
+
+
+def _gamma_levels(chain: fu.Chain, spot: float, cfg: PhysicsConfig) -> list[tuple[float, str]]:
+    g = fu.gamma_levels(chain, spot, cfg)
+    found = [
+        (g.call_wall, KIND_CALL_WALL),
+        (g.put_wall, KIND_PUT_WALL),
+        (g.zero_gamma, KIND_ZERO_GAMMA),
+    ]
+    return [(round(price, 2), kind) for price, kind in found if price is not None]
