@@ -193,6 +193,44 @@ def ingest_polygon(
         typer.echo(ingest.describe())
 
 
+@ingest_app.command("databento-live")
+def ingest_databento_live(
+    symbols: Annotated[
+        list[str] | None, typer.Option("--symbol", help="e.g. ES.c.0 (default) or ESZ5")
+    ] = None,
+    stype_in: Annotated[str | None, typer.Option(help="continuous, raw_symbol, parent...")] = None,
+) -> None:
+    """ES MBP-10 and trades from Databento's live gateway into the raw ES topics.
+
+    Runs until SIGINT/SIGTERM, then flushes and prints what it produced.
+    """
+    import signal
+    import threading
+
+    from connectors.databento.live import DatabentoLive
+    from connectors.raw_writer import RawWriter
+    from connectors.secrets import api_key
+    from snapline.kafka.catalog import TopicCatalog
+    from snapline.kafka.clients import require_broker
+    from snapline.kafka.producer import TrackedProducer
+
+    s = Settings()
+    cfg = s.databento.model_copy(
+        update={k: v for k, v in {"symbols": symbols, "stype_in": stype_in}.items() if v}
+    )
+    key = api_key("Databento", cfg.api_key, cfg.api_key_file, ("DATABENTO_API_KEY",), "DATABENTO")
+    require_broker(s.kafka)
+    writer = RawWriter(TrackedProducer(s.kafka), TopicCatalog.from_settings(s))
+    live = DatabentoLive(cfg, key, writer, s.produce_batch_records)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        live.run(stop)
+    finally:
+        typer.echo(f"{live.stats.describe()}\nproduced: {writer.describe()}")
+
+
 def _session_date(text: str | None) -> date:
     if text is None:
         return datetime.now(ZoneInfo("America/New_York")).date()

@@ -85,6 +85,27 @@ class PolygonSettings(BaseModel):
     reconnect_max_s: float = Field(default=30.0, gt=0)
 
 
+class DatabentoSettings(BaseModel):
+    """Databento live (``snapline ingest databento-live``). The key comes from
+    ``SNAPLINE_DATABENTO__API_KEY``, else the vendor's own ``DATABENTO_API_KEY``, else the file
+    named by ``SNAPLINE_DATABENTO__API_KEY_FILE``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+    gateway: str | None = None  # None: the dataset's own gateway (glbx-mdp3.lsg.databento.com)
+    port: int = Field(default=13000, ge=1, le=65535)
+    dataset: str = "GLBX.MDP3"
+    symbols: list[str] = ["ES.c.0"]  # the front ES contract, by continuous symbology
+    stype_in: str = "continuous"
+    schemas: list[str] = ["mbp-10", "trades"]
+    heartbeat_interval_s: int = Field(default=10, ge=5)
+    flush_ms: float = Field(default=20.0, gt=0)  # a partial micro-batch waits at most this
+    reconnect_initial_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+
+
 class LakeSettings(BaseModel):
     """The Parquet lake (``snapline run lake``): a local path or a pyarrow URI (s3://...)."""
 
@@ -110,6 +131,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     physics: PhysicsConfig = PhysicsConfig()
     polygon: PolygonSettings = PolygonSettings()
+    databento: DatabentoSettings = DatabentoSettings()
     lake: LakeSettings = LakeSettings()
     levels: list[float] = []  # explicit SPY levels, always tracked (SNAPLINE_LEVELS='[480, 482.5]')
     instrument_id: int | None = None  # ES instrument to follow; None: the first one seen

@@ -57,6 +57,33 @@ def polygon_server(
         running.stop()
 
 
+@vendors_app.command("databento-gateway")
+def databento_gateway(
+    dbn: Annotated[list[Path], typer.Option("--dbn", help="DBN file(s) to serve, merged")],
+    pace: Annotated[str, typer.Option(help="realtime, max or Nx (e.g. 20x)")] = "realtime",
+    host: str = "127.0.0.1",
+    port: int = 13000,
+    api_key: Annotated[
+        str, typer.Option(help="the key clients must present (32 characters)")
+    ] = "db-local0000000000000000000000000",
+) -> None:
+    """Serve DBN files over Databento's live protocol (CRAM auth, subscriptions, replay).
+
+    Point the connector at it with SNAPLINE_DATABENTO__GATEWAY=HOST,
+    SNAPLINE_DATABENTO__PORT=PORT and DATABENTO_API_KEY=<the key>.
+    """
+    from vendors.databento_gateway import DatabentoGateway, GatewayConfig, load_records
+
+    cfg = GatewayConfig(api_key, load_records(dbn), speed=Pace.parse(pace).speed)
+    running = DatabentoGateway(cfg).serve_in_thread(host, port)
+    typer.echo(f"Databento live protocol on {running.host}:{running.port}")
+    try:
+        while running.thread.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        running.stop()
+
+
 def _chain_rows(path: Path) -> list[dict[str, Any]]:
     try:
         doc = json.loads(path.read_text())

@@ -24,7 +24,8 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from connectors.polygon.chain import ChainPoll, MalformedPageError, RowCache, poll_chain
 from connectors.polygon.stream import PolygonStream, backoff, sleep_unless
 from connectors.raw_writer import RawWriter
-from snapline.errors import ConfigError, VendorAuthError, VendorError
+from connectors.secrets import api_key
+from snapline.errors import VendorAuthError, VendorError
 from snapline.settings import PolygonSettings
 
 log = logging.getLogger(__name__)
@@ -33,23 +34,9 @@ VENDOR_KEY_VARS = ("MASSIVE_API_KEY", "POLYGON_API_KEY")
 
 
 def polygon_api_key(cfg: PolygonSettings, environ: Mapping[str, str] = os.environ) -> SecretStr:
-    """The key from settings, the vendor's own variables, or a secrets file, in that order."""
-    if cfg.api_key is not None:
-        return cfg.api_key
-    for var in VENDOR_KEY_VARS:
-        if environ.get(var):
-            return SecretStr(environ[var])
-    if cfg.api_key_file is not None:
-        try:
-            return SecretStr(cfg.api_key_file.read_text().strip())
-        except OSError as exc:
-            msg = f"cannot read the Polygon/Massive key file {cfg.api_key_file}: {exc.strerror}"
-            raise ConfigError(msg) from None
-    msg = (
-        "no Polygon/Massive API key: set SNAPLINE_POLYGON__API_KEY (or MASSIVE_API_KEY), "
-        "or SNAPLINE_POLYGON__API_KEY_FILE"
+    return api_key(
+        "Polygon/Massive", cfg.api_key, cfg.api_key_file, VENDOR_KEY_VARS, "POLYGON", environ
     )
-    raise ConfigError(msg)
 
 
 @dataclass(slots=True)

@@ -57,7 +57,7 @@ def test_signals_carry_fuel_from_the_options_topics(settings: Settings, tmp_path
                 "t": (START_NS // 10**6) + 2000,
                 "q": 1,
             }
-        ]  # fmt: skip
+        ]
     ).encode()
 
     s = settings.model_copy(update={"levels": [480.0]})
