@@ -131,6 +131,8 @@ class PolygonStream:
             if not stop.is_set():
                 raise
         except AuthError as exc:
+            if self.client.websocket is not None:
+                await self.client.close()  # the client leaves the refused socket open
             msg = f"{self.cfg.ws_host}/{self.market} rejected the API key: {exc}"
             raise VendorAuthError(msg) from None
         except (ConnectionClosed, OSError) as exc:
