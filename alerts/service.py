@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
@@ -172,14 +171,3 @@ def _commit(
     if changed:
         consumer.commit(offsets=changed, asynchronous=False)
     return {**committed, **{tp.partition: tp.offset for tp in changed}}
-
-
-def run_until_signalled(service: AlertService) -> None:
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await service.run(stop)
-
-    asyncio.run(main())

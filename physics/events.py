@@ -13,18 +13,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from physics.config import PhysicsConfig
+from schemas.level_event import EventKind
 
-EventKind = Literal[
-    "APPROACH",
-    "TEST_START",
-    "WALL_PULLED",
-    "ABSORPTION",
-    "SWEEP",
-    "CALL_ISSUED",
-    "BREAK",
-    "BOUNCE",
-    "CENSORED",
-]
 TestSide = Literal["support", "resistance"]
 CALLS = ("BREAK", "BOUNCE")
 _EPS = 1e-9  # prices are cents: absorb float noise, as label_tests does

@@ -176,11 +176,12 @@ def ingest_polygon(
 
     Runs until SIGINT/SIGTERM, then flushes and prints what it produced.
     """
-    from connectors.polygon.ingest import PolygonIngest, polygon_api_key, run_until_signalled
+    from connectors.polygon.ingest import PolygonIngest, polygon_api_key
     from connectors.raw_writer import RawWriter
     from snapline.kafka.catalog import TopicCatalog
     from snapline.kafka.clients import require_broker
     from snapline.kafka.producer import TrackedProducer
+    from snapline.until_signalled import run_until_signalled
 
     s = Settings()
     key = polygon_api_key(s.polygon)
@@ -188,7 +189,7 @@ def ingest_polygon(
     writer = RawWriter(TrackedProducer(s.kafka), TopicCatalog.from_settings(s))
     ingest = PolygonIngest(s.polygon, key, writer, _session_date(session_date))
     try:
-        run_until_signalled(ingest)
+        run_until_signalled(ingest.run)
     finally:
         typer.echo(ingest.describe())
 
@@ -450,9 +451,10 @@ def alerts(
     Runs until SIGINT/SIGTERM, then prints what it delivered.
     """
     from alerts.config import load_alerts
-    from alerts.service import AlertService, run_until_signalled
+    from alerts.service import AlertService
     from snapline.kafka.catalog import TopicCatalog
     from snapline.kafka.clients import require_broker
+    from snapline.until_signalled import run_until_signalled
 
     cfg = load_alerts(config)
     s = Settings()
@@ -462,7 +464,7 @@ def alerts(
         s.kafka, catalog.name("events"), catalog.dlq("events"), cfg, from_beginning
     )
     try:
-        run_until_signalled(service)
+        run_until_signalled(service.run)
     finally:
         typer.echo(service.describe())
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,11 +52,7 @@ def polygon_server(
     )
     running = PolygonServer(cfg).serve_in_thread(host, port)
     typer.echo(f"Polygon/Massive protocol on ws://{running.address} and http://{running.address}")
-    try:
-        while running.thread.is_alive():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        running.stop()
+    _serve_until_interrupted(running.thread, running.stop)
 
 
 @vendors_app.command("databento-gateway")
@@ -77,11 +75,15 @@ def databento_gateway(
     cfg = GatewayConfig(api_key, load_records(dbn), speed=Pace.parse(pace).speed)
     running = DatabentoGateway(cfg).serve_in_thread(host, port)
     typer.echo(f"Databento live protocol on {running.host}:{running.port}")
+    _serve_until_interrupted(running.thread, running.stop)
+
+
+def _serve_until_interrupted(thread: threading.Thread, stop: Callable[[], None]) -> None:
     try:
-        while running.thread.is_alive():
+        while thread.is_alive():
             time.sleep(0.5)
     except KeyboardInterrupt:
-        running.stop()
+        stop()
 
 
 def _chain_rows(path: Path) -> list[dict[str, Any]]:

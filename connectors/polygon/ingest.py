@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -202,16 +201,3 @@ class PolygonIngest:
 def _worth_retrying(error: BaseException) -> bool:
     """Network errors, exhausted 429/5xx retries and unreadable pages; not refusals."""
     return isinstance(error, MalformedPageError) or not isinstance(error, VendorError)
-
-
-def run_until_signalled(ingest: PolygonIngest) -> None:
-    """Run until SIGINT/SIGTERM; the producer is flushed before returning."""
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await ingest.run(stop)
-
-    asyncio.run(main())

@@ -61,11 +61,7 @@ class JsonlSink(DynamicSink[SinkRecord]):
         self.path = path
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _JsonlPartition:
-        if worker_count != 1:
-            msg = "the JSON-lines sink writes one ordered file; run replay with one worker"
-            raise ValueError(msg)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        return _JsonlPartition(self.path.open("wb"))
+        return _JsonlPartition(_one_file(self.path, worker_count))
 
 
 class _SortedPartition(StatelessSinkPartition[SinkRecord]):
@@ -92,11 +88,15 @@ class SortedJsonlSink(DynamicSink[SinkRecord]):
         self.path = path
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _SortedPartition:
-        if worker_count != 1:
-            msg = "the JSON-lines sink writes one ordered file; run replay with one worker"
-            raise ValueError(msg)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        return _SortedPartition(self.path.open("wb"))
+        return _SortedPartition(_one_file(self.path, worker_count))
+
+
+def _one_file(path: Path, worker_count: int) -> IO[bytes]:
+    if worker_count != 1:
+        msg = "the JSON-lines sink writes one ordered file; run replay with one worker"
+        raise ValueError(msg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("wb")
 
 
 class _FailPartition(StatelessSinkPartition[SinkRecord]):
