@@ -21,6 +21,8 @@ from vendors.cli import vendors_app
 if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient
 
+    from connectors.raw_writer import RawWriter
+
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
 )
@@ -177,16 +179,11 @@ def ingest_polygon(
     Runs until SIGINT/SIGTERM, then flushes and prints what it produced.
     """
     from connectors.polygon.ingest import PolygonIngest, polygon_api_key
-    from connectors.raw_writer import RawWriter
-    from snapline.kafka.catalog import TopicCatalog
-    from snapline.kafka.clients import require_broker
-    from snapline.kafka.producer import TrackedProducer
     from snapline.until_signalled import run_until_signalled
 
     s = Settings()
     key = polygon_api_key(s.polygon)
-    require_broker(s.kafka)
-    writer = RawWriter(TrackedProducer(s.kafka), TopicCatalog.from_settings(s))
+    writer = _raw_writer(s)
     ingest = PolygonIngest(s.polygon, key, writer, _session_date(session_date))
     try:
         run_until_signalled(ingest.run)
@@ -209,19 +206,14 @@ def ingest_databento_live(
     import threading
 
     from connectors.databento.live import DatabentoLive
-    from connectors.raw_writer import RawWriter
     from connectors.secrets import api_key
-    from snapline.kafka.catalog import TopicCatalog
-    from snapline.kafka.clients import require_broker
-    from snapline.kafka.producer import TrackedProducer
 
     s = Settings()
     cfg = s.databento.model_copy(
         update={k: v for k, v in {"symbols": symbols, "stype_in": stype_in}.items() if v}
     )
     key = api_key("Databento", cfg.api_key, cfg.api_key_file, ("DATABENTO_API_KEY",), "DATABENTO")
-    require_broker(s.kafka)
-    writer = RawWriter(TrackedProducer(s.kafka), TopicCatalog.from_settings(s))
+    writer = _raw_writer(s)
     live = DatabentoLive(cfg, key, writer, s.produce_batch_records)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -230,6 +222,17 @@ def ingest_databento_live(
         live.run(stop)
     finally:
         typer.echo(f"{live.stats.describe()}\nproduced: {writer.describe()}")
+
+
+def _raw_writer(s: Settings) -> RawWriter:
+    """A producer into the raw topics, once the broker has answered."""
+    from connectors.raw_writer import RawWriter
+    from snapline.kafka.catalog import TopicCatalog
+    from snapline.kafka.clients import require_broker
+    from snapline.kafka.producer import TrackedProducer
+
+    require_broker(s.kafka)
+    return RawWriter(TrackedProducer(s.kafka), TopicCatalog.from_settings(s))
 
 
 def _session_date(text: str | None) -> date:
