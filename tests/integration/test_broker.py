@@ -1,6 +1,8 @@
 import socket
+import time
 
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from snapline.broker.manager import LocalBroker
 from snapline.errors import BrokerError
@@ -23,7 +25,21 @@ def test_topics_apply_is_idempotent_and_aligns_drift(settings: Settings) -> None
     res = ConfigResource(ResourceType.TOPIC, signals, incremental_configs=[entry])
     for fut in admin.incremental_alter_configs([res]).values():
         fut.result()
+    _wait_for_config(admin, signals, "retention.ms", "1000")  # the change is eventually visible
     assert apply_topics(admin, catalog) == [f"set {signals} retention.ms=604800000"]
+
+
+def _wait_for_config(admin: AdminClient, topic: str, key: str, value: str) -> None:
+    from confluent_kafka.admin import ConfigResource, ResourceType
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        res = ConfigResource(ResourceType.TOPIC, topic)
+        (described,) = admin.describe_configs([res]).values()
+        if described.result()[key].value == value:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{topic} {key} never became {value}")
 
 
 def test_status_reports_the_running_broker(broker: LocalBroker) -> None:
