@@ -550,7 +550,8 @@ def bridge(
     port: int = 8765,
     from_beginning: Annotated[bool, typer.Option(help="replay retained signals first")] = False,
 ) -> None:
-    """Serve the signals topic to WebSocket clients at ws://HOST:PORT/ws."""
+    """Serve signals and level events: dashboard at http://HOST:PORT/, ws://HOST:PORT/ws,
+    /sse, /healthz, /metrics."""
     import uvicorn
 
     from bridge.app import create_app
@@ -560,9 +561,17 @@ def bridge(
 
     s = Settings()
     require_broker(s.kafka)
-    topic = TopicCatalog.from_settings(s).name("signals")
-    consumer = SignalsConsumer(s.kafka, topic, from_beginning)
-    uvicorn.run(create_app(consumer), host=host, port=port, log_level="warning")
+    catalog = TopicCatalog.from_settings(s)
+    consumer = SignalsConsumer(
+        s.kafka, catalog.name("signals"), from_beginning, events_topic=catalog.name("events")
+    )
+    uvicorn.run(
+        create_app(consumer, s.bridge),
+        host=host,
+        port=port,
+        log_level="warning",
+        ws_max_size=s.bridge.max_message_bytes * 4,  # frames past this are refused at once
+    )
 
 
 @app.command("demo")

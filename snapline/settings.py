@@ -106,6 +106,20 @@ class DatabentoSettings(BaseModel):
     reconnect_max_s: float = Field(default=30.0, gt=0)
 
 
+class BridgeSettings(BaseModel):
+    """The WebSocket/SSE bridge and its dashboard (``snapline bridge``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: SecretStr | None = None  # when set, clients need "Authorization: Bearer" or ?token=
+    allowed_origins: list[str] = []  # browser Origins allowed; empty: any
+    max_connections: int = Field(default=2000, ge=1)
+    max_message_bytes: int = Field(default=4096, ge=64)  # inbound, per client message
+    heartbeat_s: float = Field(default=5.0, gt=0)
+    max_pending: int = Field(default=2000, ge=1)  # per client, beyond: disconnected
+    slow_after_s: float = Field(default=5.0, gt=0)  # oldest pending this old: disconnected
+
+
 class LakeSettings(BaseModel):
     """The Parquet lake (``snapline run lake``): a local path or a pyarrow URI (s3://...)."""
 
@@ -133,6 +147,7 @@ class Settings(BaseSettings):
     polygon: PolygonSettings = PolygonSettings()
     databento: DatabentoSettings = DatabentoSettings()
     lake: LakeSettings = LakeSettings()
+    bridge: BridgeSettings = BridgeSettings()
     levels: list[float] = []  # explicit SPY levels, always tracked (SNAPLINE_LEVELS='[480, 482.5]')
     instrument_id: int | None = None  # ES instrument to follow; None: the first one seen
     live_lateness_ms: int = Field(default=250, ge=0)  # live: wait this long for late events

@@ -240,6 +240,8 @@ class LocalBroker:
     def status(self) -> str:
         pid = self.running_pid()
         if pid is None:
+            if self.is_ready():
+                return f"a broker at {self.bootstrap} is ready, not one started from here"
             return f"broker not running (data in {self.paths.root})"
         state = "ready" if self.is_ready() else "not answering"
         return f"broker running (pid {pid}) at {self.bootstrap}: {state}"

@@ -1,51 +1,131 @@
+"""The bridge with hand-fed signals: snapshot then deltas, subscriptions, coalescing for slow
+clients, heartbeats, SSE, metrics and the published schemas."""
+
+from __future__ import annotations
+
 import asyncio
+import json
 
 from starlette.testclient import TestClient
 
 from bridge.app import SLOW_CLIENT_CLOSE, create_app
 from bridge.fanout import Hub
+from bridge.metrics import BridgeMetrics
+from bridge.subscriptions import Subscription
+from snapline.settings import BridgeSettings
 
 
-def test_slow_client_is_dropped_and_others_keep_receiving() -> None:
-    async def scenario() -> tuple[list[str], int, bool]:
-        hub = Hub(queue_size=4)
-        slow, fast = hub.join(), hub.join()
-        got: list[str] = []
-        for i in range(10):
-            hub.publish("480.00", f"m{i}")
-            got.append(await fast.queue.get())  # the fast client keeps up
-        return got, hub.stats.slow_disconnects, slow.overflowed
-
-    got, dropped, overflowed = asyncio.run(scenario())
-    assert got == [f"m{i}" for i in range(10)]
-    assert dropped == 1 and overflowed
+def signal(level: str, n: int, kinds: tuple[str, ...] = ("round",), distance: float = 0.1) -> str:
+    return json.dumps({"level_id": level, "level_kinds": list(kinds), "distance": distance, "n": n})
 
 
-def test_new_client_gets_latest_signal_per_level_then_live() -> None:
+def event(level: str, n: int) -> str:
+    return json.dumps({"event_id": f"{level}|{n}|BREAK", "level_id": level, "kind": "BREAK",
+                       "level_kinds": ["round"], "distance": 0.0})  # fmt: skip
+
+
+def test_a_client_that_keeps_up_gets_everything_a_slow_one_the_latest_per_level() -> None:
+    clock = [0.0]
+    hub = Hub(BridgeMetrics(), max_pending=100, slow_after_s=5, clock=lambda: clock[0])
+    fast, slow = hub.join(Subscription()), hub.join(Subscription())
+    got = []
+    for i in range(10):
+        hub.publish(signal("480.00", i), is_event=False)
+        hub.publish(signal("481.00", i), is_event=False)
+        got += [fast.next_message(), fast.next_message()]
+    assert [json.loads(m[0])["n"] for m in got if m] == [i for i in range(10) for _ in (0, 1)]
+    backlog = [slow.next_message(), slow.next_message(), slow.next_message()]
+    assert [json.loads(m[0])["n"] for m in backlog if m] == [9, 9]  # coalesced to the latest
+    assert hub.metrics.coalesced._value.get() == 18
+
+
+def test_a_client_behind_for_too_long_is_dropped_and_the_others_go_on() -> None:
+    clock = [0.0]
+    hub = Hub(BridgeMetrics(), max_pending=100, slow_after_s=5, clock=lambda: clock[0])
+    stuck, healthy = hub.join(Subscription()), hub.join(Subscription())
+    for t in range(8):
+        clock[0] = float(t)
+        hub.publish(signal("480.00", t), is_event=False)
+        assert healthy.next_message() is not None
+    assert stuck.closed_reason is not None and "behind" in stuck.closed_reason
+    assert stuck not in hub.clients and healthy in hub.clients
+
+
+def test_subscriptions_filter_by_level_kind_and_distance() -> None:
+    hub = Hub(BridgeMetrics())
+    walls = hub.join(Subscription(kinds=frozenset({"call_wall"})))
+    near = hub.join(Subscription(max_distance=0.5, events=False))
+    hub.publish(signal("480.00", 1, ("round",), 0.2), is_event=False)
+    hub.publish(signal("482.00", 1, ("call_wall",), 2.0), is_event=False)
+    hub.publish(event("480.00", 1), is_event=True)
+    assert [json.loads(t)["level_id"] for t, _ in _drain(walls)] == ["482.00"]
+    assert [json.loads(t)["level_id"] for t, _ in _drain(near)] == ["480.00"]
+
+
+def _drain(client):  # type: ignore[no-untyped-def]
+    out = []
+    while (m := client.next_message()) is not None:
+        out.append(m)
+    return out
+
+
+def test_new_websocket_gets_the_latest_per_level_then_live_and_can_resubscribe() -> None:
     app = create_app(consumer=None)
     hub: Hub = app.state.hub
     with TestClient(app) as client:
-        hub.publish("480.00", '{"n":1}')
-        hub.publish("480.00", '{"n":2}')
-        hub.publish("481.00", '{"n":3}')
+        hub.publish(signal("480.00", 1), False)
+        hub.publish(signal("480.00", 2), False)
+        hub.publish(signal("481.00", 3), False)
         with client.websocket_connect("/ws") as ws:
-            assert [ws.receive_text(), ws.receive_text()] == ['{"n":2}', '{"n":3}']
+            first = [json.loads(ws.receive_text())["n"] for _ in range(2)]
+            assert first == [2, 3]
+            ws.send_text(json.dumps({"action": "subscribe", "levels": ["481.00"]}))
+            replies = [json.loads(ws.receive_text()) for _ in range(2)]
+            assert [r.get("n") for r in replies if "n" in r] == [3]
+            assert any(r.get("type") == "subscribed" for r in replies)
+            ws.send_text("nonsense")
+            assert json.loads(ws.receive_text())["type"] == "error"
         assert client.get("/healthz").json()["levels"] == 2
 
 
-def test_overflowing_websocket_is_closed_with_try_again_later() -> None:
-    app = create_app(consumer=None, queue_size=2)
-    hub: Hub = app.state.hub
+def test_heartbeats_when_quiet() -> None:
+    app = create_app(consumer=None, cfg=BridgeSettings(heartbeat_s=0.05))
     with TestClient(app) as client, client.websocket_connect("/ws") as ws:
-        for i in range(5):
-            hub.publish(f"{480 + i}.00", str(i))
+        assert json.loads(ws.receive_text())["type"] == "heartbeat"
+
+
+def test_a_stuck_websocket_is_closed_with_try_again_later() -> None:
+    app = create_app(consumer=None, cfg=BridgeSettings(max_pending=3))
+    hub: Hub = app.state.hub
+    with TestClient(app) as client, client.websocket_connect("/ws?events=true") as ws:
+        for i in range(6):  # events are never coalesced: the pending count grows
+            hub.publish(event(f"{480 + i}.00", i), True)
         messages = []
-        try:
-            while True:
-                messages.append(ws.receive())
-                if messages[-1]["type"] == "websocket.close":
-                    break
-        except Exception:
-            pass
-        closes = [m for m in messages if m["type"] == "websocket.close"]
-        assert closes and closes[0]["code"] == SLOW_CLIENT_CLOSE
+        while not messages or messages[-1]["type"] != "websocket.close":
+            messages.append(ws.receive())
+        assert messages[-1]["code"] == SLOW_CLIENT_CLOSE
+        assert "too slow" in messages[-1]["reason"]
+
+
+def test_sse_metrics_and_schemas() -> None:
+    app = create_app(consumer=None)
+    hub: Hub = app.state.hub
+    with TestClient(app) as client:
+        hub.publish(signal("480.00", 7), False)
+
+        async def first_event() -> str:
+            transport = client  # the sync client streams; read two lines
+            with transport.stream("GET", "/sse?levels=480.00") as r:
+                for line in r.iter_lines():
+                    if line.startswith("data:"):
+                        return line
+            return ""
+
+        line = asyncio.run(first_event())
+        assert json.loads(line.removeprefix("data: "))["n"] == 7
+        metrics = client.get("/metrics").text
+        assert "snapline_bridge_received_total" in metrics and "snapline_bridge_clients" in metrics
+        schema = client.get("/schemas/level_signal").json()
+        assert "break_score" in schema["properties"]
+        assert client.get("/schemas/level_event").status_code == 200
+        assert "snapline" in client.get("/").text
