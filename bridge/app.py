@@ -143,7 +143,11 @@ async def _serve(
                 await ws.send_text(_heartbeat())
                 continue
             text, enqueued = sent
-            await ws.send_text(text)
+            try:  # a client that stops reading blocks its own send: give up on it
+                await asyncio.wait_for(ws.send_text(text), cfg.slow_after_s)
+            except TimeoutError:
+                metrics.slow_disconnects.inc()
+                return
             metrics.delivered.inc()
             metrics.fanout_seconds.observe(time.monotonic() - enqueued)
         code_reason = inbound.result()

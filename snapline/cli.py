@@ -32,6 +32,7 @@ ingest_app = typer.Typer(no_args_is_help=True, help="Bring vendor data into the 
 run_app = typer.Typer(no_args_is_help=True, help="Run a dataflow against the broker.")
 schema_app = typer.Typer(no_args_is_help=True, help="Published JSON Schemas.")
 sim_app = typer.Typer(no_args_is_help=True, help="Simulated markets in real vendor formats.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 lake_app = typer.Typer(no_args_is_help=True, help="The Parquet lake (bronze/silver/gold).")
 app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
@@ -40,6 +41,7 @@ app.add_typer(run_app, name="run")
 app.add_typer(schema_app, name="schema")
 app.add_typer(sim_app, name="sim")
 app.add_typer(lake_app, name="lake")
+app.add_typer(bench_app, name="bench")
 app.add_typer(vendors_app, name="vendors")
 
 LevelOpt = Annotated[
@@ -303,6 +305,26 @@ def lake_stats(
     where = root or Settings().lake.root
     lines = [t.line() for t in stats(where)]
     typer.echo("\n".join(lines) if lines else f"the lake under {where} is empty")
+
+
+@bench_app.command("bridge")
+def bench_bridge(
+    clients: int = 500,
+    slow: Annotated[int, typer.Option(help="clients that read one message a second")] = 5,
+    levels: int = 5,
+    snap_ms: int = 250,
+    seconds: float = 20.0,
+    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+) -> None:
+    """WebSocket fan-out on loopback: latency from the snap, loss, slow clients, memory."""
+    import json
+
+    from bench.bridge_load import describe, run_bridge_load
+
+    summary = run_bridge_load(clients, slow, levels, snap_ms, seconds)
+    typer.echo(describe(summary))
+    if out is not None:
+        out.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 @app.command("rerun")
