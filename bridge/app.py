@@ -41,7 +41,7 @@ TOO_BIG_CLOSE = 1009
 def create_app(consumer: SignalsConsumer | None, cfg: BridgeSettings | None = None) -> Starlette:
     cfg = cfg or BridgeSettings()
     metrics = BridgeMetrics()
-    hub = Hub(metrics, cfg.max_pending, cfg.slow_after_s)
+    hub = Hub(metrics, cfg.queue_size, cfg.max_pending, cfg.slow_after_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -208,7 +208,7 @@ async def _sse_stream(
                 client.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(client.wake.wait(), cfg.heartbeat_s)
-                if not client.pending:
+                if not client.pending():
                     yield ": heartbeat\n\n"
                 continue
             text, enqueued = message

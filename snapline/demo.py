@@ -7,6 +7,7 @@ broker (started if absent) -> topics (fresh ``demo.`` set) -> dataflow (subproce
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -37,6 +38,12 @@ SAMPLE = (
     "derived_esh4-glbx-mdp3-20231225.trades.dbn.zst",
 )
 SETTLE_S = 3.0
+CHAIN_PAGES = (
+    "rest_v3_snapshot_options_SPY__calls_exp2025-10-10_strike_gte673_limit10__captured2025-10-08.json",
+    "rest_v3_snapshot_options_SPY__puts_exp2025-10-10_strike_lte673_limit10__captured2025-10-08.json",
+)
+CHAIN_SHIFT = 193.0  # the captured chain is struck around SPY 673; the ES sample is at ~480
+CHAIN_EVERY_S = 60
 
 
 def sample_files() -> list[Path]:
@@ -60,6 +67,9 @@ def run_demo(pace: str, port: int, exit_when_done: bool) -> None:
     ):
         _wait_http(f"http://127.0.0.1:{port}/healthz")
         typer.echo(f"signals: ws://127.0.0.1:{port}/ws   (topic {catalog.name('signals')})")
+        typer.echo(f"dashboard: http://127.0.0.1:{port}/")
+        polls = publish_demo_chain(settings, catalog)
+        typer.echo(f"options chain: {polls} snapshots of 20 contracts (re-struck real rows)")
         typer.echo(f"replaying the bundled ES sample at {pace} ...")
         report = ingest_files(
             sample_files(),
@@ -75,6 +85,40 @@ def run_demo(pace: str, port: int, exit_when_done: bool) -> None:
         typer.echo("Ctrl-C to stop (the broker keeps running: `snapline broker stop`)")
         with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
+
+
+def publish_demo_chain(settings: Settings, catalog: TopicCatalog) -> int:
+    """A chain snapshot every minute of the sample, through the Polygon connector's parser,
+    so the demo shows fuel: the two real SPY pages, re-struck around the sample's price."""
+    from connectors.polygon.chain import parse_page
+    from connectors.raw_writer import RawWriter
+    from physics.fuel import session_date
+    from simulator.option_chain import restrike
+
+    first_ns, last_ns = _time_range(sample_files())
+    session = session_date(first_ns)
+    root = resources.files("snapline.samples")
+    rows = [
+        restrike(row, CHAIN_SHIFT, session)
+        for name in CHAIN_PAGES
+        for row in json.loads((root / name).read_text())["results"]
+    ]
+    page = json.dumps({"results": rows, "status": "OK"}).encode()
+    writer = RawWriter(TrackedProducer(settings.kafka), catalog)
+    polls = 0
+    for ts in range(first_ns, last_ns, CHAIN_EVERY_S * 1_000_000_000):
+        for row in parse_page(page, "demo chain", ts).rows:
+            writer.send("options_greeks", row.ticker.encode(), row.value, row.headers)
+        polls += 1
+    writer.producer.flush()
+    return polls
+
+
+def _time_range(paths: list[Path]) -> tuple[int, int]:
+    from connectors.databento.dbn_file import open_dbn
+
+    stamps = [run.last_ts_recv() for path in paths for run in open_dbn(path, 4096)[1]]
+    return min(stamps), max(stamps)
 
 
 def _fresh_topics(settings: Settings, catalog: TopicCatalog) -> None:

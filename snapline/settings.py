@@ -116,6 +116,7 @@ class BridgeSettings(BaseModel):
     max_connections: int = Field(default=2000, ge=1)
     max_message_bytes: int = Field(default=4096, ge=64)  # inbound, per client message
     heartbeat_s: float = Field(default=5.0, gt=0)
+    queue_size: int = Field(default=1024, ge=1)  # per client; full: latest per level only
     max_pending: int = Field(default=2000, ge=1)  # per client, beyond: disconnected
     slow_after_s: float = Field(default=5.0, gt=0)  # oldest pending this old: disconnected
 

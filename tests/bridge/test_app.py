@@ -26,7 +26,8 @@ def event(level: str, n: int) -> str:
 
 def test_a_client_that_keeps_up_gets_everything_a_slow_one_the_latest_per_level() -> None:
     clock = [0.0]
-    hub = Hub(BridgeMetrics(), max_pending=100, slow_after_s=5, clock=lambda: clock[0])
+    hub = Hub(BridgeMetrics(), queue_size=4, max_pending=100, slow_after_s=5,
+              clock=lambda: clock[0])  # fmt: skip
     fast, slow = hub.join(Subscription()), hub.join(Subscription())
     got = []
     for i in range(10):
@@ -49,6 +50,14 @@ def test_a_client_behind_for_too_long_is_dropped_and_the_others_go_on() -> None:
         assert healthy.next_message() is not None
     assert stuck.closed_reason is not None and "behind" in stuck.closed_reason
     assert stuck not in hub.clients and healthy in hub.clients
+
+
+def test_a_burst_within_the_queue_is_delivered_whole() -> None:
+    hub = Hub(BridgeMetrics(), queue_size=64)
+    client = hub.join(Subscription())
+    for i in range(30):  # a replay burst: the sender has not run in between
+        hub.publish(signal("480.00", i), is_event=False)
+    assert [json.loads(t)["n"] for t, _ in _drain(client)] == list(range(30))
 
 
 def test_subscriptions_filter_by_level_kind_and_distance() -> None:

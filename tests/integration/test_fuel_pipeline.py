@@ -3,11 +3,9 @@ into the raw options topics, joined with a simulated ES session in the signals d
 
 from __future__ import annotations
 
-import copy
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,6 +14,7 @@ from connectors.polygon.messages import parse_frame
 from connectors.raw_writer import RawWriter
 from physics import fuel as fu
 from physics.config import PhysicsConfig
+from simulator.option_chain import restrike
 from simulator.scenarios import START_NS, Plan, run_scenario
 from snapline.kafka.catalog import TopicCatalog
 from snapline.kafka.producer import TrackedProducer
@@ -27,23 +26,12 @@ POLYGON = Path(__file__).parents[1] / "data" / "polygon"
 SHIFT = 193.0  # the captured chain was struck around 673; the simulated session is at 480
 
 
-def _moved(row: dict[str, Any], expiry: date) -> dict[str, Any]:
-    """A captured row re-struck near 480 and expiring on the session's day."""
-    out = copy.deepcopy(row)
-    d = out["details"]
-    d["strike_price"] = d["strike_price"] - SHIFT
-    d["expiration_date"] = expiry.isoformat()
-    cp = "C" if d["contract_type"] == "call" else "P"
-    d["ticker"] = f"O:SPY{expiry:%y%m%d}{cp}{int(d['strike_price'] * 1000):08d}"
-    return out
-
-
 def test_signals_carry_fuel_from_the_options_topics(settings: Settings, tmp_path: Path) -> None:
     truth = run_scenario(Plan("vacuum", 480.0, "support", seed=3, duration_s=120), tmp_path)
     session = datetime.fromtimestamp(START_NS / 1e9, UTC).date()
     rows = []
     for path in sorted(POLYGON.glob("rest_v3_snapshot_options_SPY__*.json")):
-        rows += [_moved(r, session) for r in json.loads(path.read_text())["results"]]
+        rows += [restrike(r, SHIFT, session) for r in json.loads(path.read_text())["results"]]
     page = json.dumps({"results": rows, "status": "OK"}).encode()
     polled_ns = START_NS + 1_000_000_000
     put = next(r for r in rows if r["details"]["ticker"].endswith("P00479000"))["details"]

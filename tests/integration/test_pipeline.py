@@ -66,7 +66,8 @@ def test_signals_reach_a_websocket_client_with_the_files_values(settings: Settin
         assert flow.returncode == 0, flow.stderr
         expected = len(read_all(s, TopicCatalog.from_settings(s).name("signals")))
         received: list[dict[str, Any]] = []
-        while len(received) < expected:
+        deadline = time.monotonic() + 60  # heartbeats keep recv() from timing out alone
+        while len(received) < expected and time.monotonic() < deadline:
             message = json.loads(ws.recv(timeout=10))
             if "type" not in message:  # heartbeats and control messages aside
                 received.append(message)
