@@ -50,6 +50,10 @@ class PhysicsConfig(BaseModel):
         default=900.0, gt=0, description="time-to-expiry floor: keeps 0DTE gamma finite"
     )
     session_open_et: time = Field(default=time(9, 30), description="regular open, New York")
+    session_close_et: time = Field(default=time(16, 0), description="regular close, New York")
+    opening_range_minutes: float = Field(
+        default=30.0, gt=0, description="the opening range: high/low of this many minutes"
+    )
     oi_settle_minutes: float = Field(
         default=25.0, ge=0, description="after the open, open interest may flip: first value holds"
     )

@@ -32,6 +32,7 @@ from physics.book import Book, at, side_evidence
 from physics.config import PhysicsConfig
 from physics.flows import price_flows
 from physics.levels import active_levels
+from physics.session_levels import SessionState, apply_trades, session_levels
 from physics.tape import TapeWindow, velocity, window_volumes
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class MarketState:
         self.heard_ns: dict[str, int] = {}  # live: wall clock of each partition's last data
         self.counters = Counters()
         self.options = OptionsState(cfg.physics)
+        self.session = SessionState()  # VWAP, opening range, prior day
 
     # -- input ----------------------------------------------------------------------------
     def add(self, item: MarketInput) -> list[LevelInput]:
@@ -256,7 +258,10 @@ class MarketState:
         ratio = p.es_spy_ratio
         spot = mid / ratio
         fuel = self.options.at_snap(t, spot)
-        levels = active_levels(spot, self.cfg.explicit_levels, p, fuel.gamma_levels, fuel.strikes)
+        tc = self.trades.cols
+        apply_trades(self.session, self.trades.ts, tc["price"], tc["size"], t, p)
+        tracked = [*fuel.gamma_levels, *session_levels(self.session, t, ratio)]
+        levels = active_levels(spot, self.cfg.explicit_levels, p, tracked, fuel.strikes)
         ctx = SnapContext(
             ts_ns=t,
             ratio=ratio,
