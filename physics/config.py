@@ -13,7 +13,15 @@ class PhysicsConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     snap_ms: int = Field(default=100, ge=100, le=250, description="publish grid, event time")
-    es_spy_ratio: float = Field(default=10.0, gt=0, description="ES price / SPY price")
+    es_spy_ratio: float = Field(
+        default=10.0, gt=0, description="ES price / SPY price without a fresh SPY quote"
+    )
+    ratio_half_life_s: float = Field(
+        default=60.0, gt=0, description="live ES/SPY ratio: EWMA half-life, event time"
+    )
+    ratio_stale_s: float = Field(
+        default=30.0, gt=0, description="an older SPY quote: back to es_spy_ratio"
+    )
     es_tick: float = Field(default=0.25, gt=0, description="ES minimum price increment, $")
     band_ticks: int = Field(default=4, ge=0, description="barrier band half-width, ES ticks")
     round_step_spy: float = Field(default=1.0, gt=0, description="spacing of round levels, $")

@@ -73,6 +73,9 @@ class Health(_Model):
     book_age_ms: float | None
     last_trade_age_ms: float | None
     greeks_as_of_ns: int | None = None
+    spy_quote_age_ms: float | None = Field(
+        default=None, description="age of the SPY quote behind the live ES/SPY ratio"
+    )
 
 
 class LevelSignal(_Model):

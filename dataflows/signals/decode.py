@@ -29,6 +29,7 @@ SCHEMA_BY_ROLE = {
     "options_trades": "polygon.options.trade",
     "options_quotes": "polygon.options.quote",
     "options_greeks": "polygon.options.snapshot",
+    "spy_quotes": "polygon.stocks.quote",
 }
 
 
@@ -42,7 +43,7 @@ def decode(msg: RawMessage) -> Decoded:
         return DecodeFailure(
             msg, f"expected schema {expected} on {msg.role}, got {headers.schema_}"
         )
-    if msg.role.startswith("options_"):
+    if msg.role.startswith("options_") or msg.role == "spy_quotes":
         return decode_option(msg, headers)
     if headers.encoding != "dbn":
         return DecodeFailure(msg, f"expected dbn encoding, got {headers.encoding}")
@@ -111,7 +112,7 @@ def _trades(partition: str, rec: np.ndarray) -> TradeBatch:
 
 
 def decode_option(msg: RawMessage, headers: RawHeaders) -> OptionEvent | DecodeFailure:
-    """A Polygon/Massive options message (bytes as the vendor sent them)."""
+    """A Polygon/Massive options (or SPY quote) message (bytes as the vendor sent them)."""
     try:
         doc = json.loads(msg.value)
     except ValueError as exc:
@@ -131,6 +132,8 @@ def decode_option(msg: RawMessage, headers: RawHeaders) -> OptionEvent | DecodeF
     if not isinstance(sym, str) or not all(_finite(v) for v in values):
         return DecodeFailure(msg, f"option {msg.role} event needs sym, {', '.join(fields)}")
     a, b = float(values[0]), float(values[1])  # type: ignore[arg-type]  # checked finite
+    if msg.role == "spy_quotes":
+        return OptionEvent(part, offset, ts, "spy_quote", sym, bid=a, ask=b)
     if msg.role == "options_trades":
         return OptionEvent(part, offset, ts, "trade", sym, price=a, size=int(b))
     return OptionEvent(part, offset, ts, "quote", sym, bid=a, ask=b)

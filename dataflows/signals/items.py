@@ -107,6 +107,7 @@ class SnapContext:
     last_trade_age_ms: float | None
     n_levels: int  # how many levels this snap publishes
     greeks_as_of_ns: int | None = None  # newest options chain snapshot applied
+    spy_quote_age_ms: float | None = None  # the SPY quote behind the live ratio
 
 
 @dataclass(frozen=True, slots=True)

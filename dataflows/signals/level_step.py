@@ -105,6 +105,7 @@ def step(
             book_age_ms=ctx.book_age_ms,
             last_trade_age_ms=ctx.last_trade_age_ms,
             greeks_as_of_ns=ctx.greeks_as_of_ns,
+            spy_quote_age_ms=ctx.spy_quote_age_ms,
         ),
     )
     return st, LevelOutput(published, events_at(st.watch, published, cfg))

@@ -24,7 +24,9 @@ from dataflows.signals.market import MarketConfig
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
 
-RAW_ROLES = ("es_mbp10", "es_trades", "options_trades", "options_quotes", "options_greeks")
+RAW_ROLES = (
+    "es_mbp10", "es_trades", "options_trades", "options_quotes", "options_greeks", "spy_quotes",
+)  # fmt: skip
 
 
 def _market(settings: Settings, partitions: tuple[str, ...], live: bool) -> MarketConfig:

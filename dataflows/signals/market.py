@@ -32,6 +32,7 @@ from physics.book import Book, at, side_evidence
 from physics.config import PhysicsConfig
 from physics.flows import price_flows
 from physics.levels import active_levels
+from physics.score import ewma
 from physics.session_levels import SessionState, apply_trades, session_levels
 from physics.tape import TapeWindow, velocity, window_volumes
 
@@ -128,6 +129,8 @@ class MarketState:
         self.counters = Counters()
         self.options = OptionsState(cfg.physics)
         self.session = SessionState()  # VWAP, opening range, prior day
+        self.ratio: float | None = None  # live ES/SPY, smoothed
+        self.ratio_ns: int | None = None
 
     # -- input ----------------------------------------------------------------------------
     def add(self, item: MarketInput) -> list[LevelInput]:
@@ -255,7 +258,8 @@ class MarketState:
             self.counters.snaps_without_spot += 1
             return []
         p = self.cfg.physics
-        ratio = p.es_spy_ratio
+        self.options.advance(t)
+        ratio, spy_age_ms = self._ratio(t, mid)
         spot = mid / ratio
         fuel = self.options.at_snap(t, spot)
         tc = self.trades.cols
@@ -273,6 +277,7 @@ class MarketState:
             last_trade_age_ms=self._last_trade_age_ms(t),
             n_levels=len(levels),
             greeks_as_of_ns=fuel.greeks_as_of_ns,
+            spy_quote_age_ms=spy_age_ms,
         )
         level_es = np.array([lv.price for lv in levels]) * ratio
         half_band = p.band_ticks * p.es_tick
@@ -290,6 +295,20 @@ class MarketState:
             LevelInput(lv, ctx, sides[True][i], sides[False][i], fuel.at(lv.price))
             for i, lv in enumerate(levels)
         ]
+
+    def _ratio(self, t: int, es_mid: float) -> tuple[float, float | None]:
+        """ES/SPY from the latest SPY quote (smoothed in event time), or the configured one
+        without a fresh quote; and the quote's age."""
+        p = self.cfg.physics
+        quoted_ns, spy_mid = self.options.spy_mid_ns, self.options.spy_mid
+        if quoted_ns is None or spy_mid is None:
+            return p.es_spy_ratio, None
+        age_ms = (t - quoted_ns) / 1e6
+        if age_ms > p.ratio_stale_s * 1000:
+            return p.es_spy_ratio, age_ms
+        self.ratio = ewma(self.ratio, self.ratio_ns, es_mid / spy_mid, t, p.ratio_half_life_s)
+        self.ratio_ns = t
+        return self.ratio, age_ms
 
     def _book_at(self, t: int) -> Book:
         """The book as of ``t`` (the oldest kept one if ``t`` precedes it)."""

@@ -40,16 +40,23 @@ class OptionsState:
         self.pending: list[tuple[int, str, int, OptionEvent]] = []  # heap by time, then source
         self.levels: list[tuple[float, str]] = []
         self.levels_ns: int | None = None
+        self.spy_mid: float | None = None  # the latest SPY quote mid, for the live ratio
+        self.spy_mid_ns: int | None = None
 
     def add(self, item: OptionEvent) -> None:
         heapq.heappush(self.pending, (item.ts_ns, item.partition, item.offset, item))
 
-    def at_snap(self, t_ns: int, spot: float) -> SnapFuel:
+    def advance(self, t_ns: int) -> None:
+        """Apply every input dated at or before ``t_ns`` (in time order)."""
         session = fu.session_date(t_ns)
         if session != self.session:  # a new trading day: yesterday's flow is not today's
             self.book, self.session, self.levels, self.levels_ns = fu.FuelBook(), session, [], None
         while self.pending and self.pending[0][0] <= t_ns:
             self._apply(heapq.heappop(self.pending)[3])
+
+    def at_snap(self, t_ns: int, spot: float) -> SnapFuel:
+        """Fuel evidence at a snap (after ``advance(t_ns)``)."""
+        session = fu.session_date(t_ns)
         as_of = self.book.greeks_as_of_ns
         if as_of is None or t_ns - as_of > self.cfg.fuel_stale_s * 1e9:
             return SnapFuel(None, spot, self.cfg, as_of)  # no chain yet, or a stale one
@@ -69,6 +76,8 @@ class OptionsState:
             fu.apply_option_trade(self.book, e.ticker, e.price, e.size)
         elif e.kind == "quote":
             fu.apply_option_quote(self.book, e.ticker, e.bid, e.ask)
+        elif e.kind == "spy_quote" and 0 < e.bid <= e.ask:
+            self.spy_mid, self.spy_mid_ns = (e.bid + e.ask) / 2, e.ts_ns
 
 
 def _gamma_levels(chain: fu.Chain, spot: float, cfg: PhysicsConfig) -> list[tuple[float, str]]:

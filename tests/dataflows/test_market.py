@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dataflows.signals.items import BookBatch, LevelInput, PartitionEnd, TradeBatch
 from dataflows.signals.market import MarketConfig, MarketState
@@ -119,3 +120,22 @@ def test_live_a_lagging_but_delivering_partition_keeps_its_own_mark() -> None:
     # the snaps follow the tape's own progress, not the book's event time: nothing is late
     assert sorted({(li.context.ts_ns - T0) // MS for li in out}) == [100, 200]
     assert state.counters.late_records == 0
+
+
+def test_the_ratio_follows_spy_quotes_and_falls_back_when_they_go_stale() -> None:
+    from dataflows.signals.items import OptionEvent
+
+    cfg = MarketConfig(PhysicsConfig(ratio_stale_s=1.0), ("book", "tape", "spy"), (479.95,))
+    quote = OptionEvent("spy", 0, T0 + 150 * MS, "spy_quote", "SPY", bid=479.0, ask=479.2)
+    out = run(
+        [book("book", 10, 120, 2500), quote, PartitionEnd("book"), PartitionEnd("tape"),
+         PartitionEnd("spy")],
+        cfg,
+    )  # fmt: skip
+    ratio = {(li.context.ts_ns - T0) // MS: li.context.ratio for li in out}
+    es_mid = 4800.125
+    assert ratio[100] == 10.0  # no quote yet: the configured ratio
+    assert ratio[200] == pytest.approx(es_mid / 479.1)  # the first quote sets it
+    assert ratio[2500] == 10.0  # 2.35 s later the quote is stale
+    spot = {(li.context.ts_ns - T0) // MS: li.context.spot for li in out}
+    assert spot[200] == pytest.approx(479.1)
