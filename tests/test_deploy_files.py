@@ -32,3 +32,12 @@ def test_compose_runs_the_pipeline_on_redpanda() -> None:
     for path in services["ingest"]["command"][4:]:
         assert (ROOT / path).is_file()
     assert "8765:8765" in services["bridge"]["ports"]
+
+
+def test_compose_stores_the_lake_and_keeps_live_feeds_behind_a_profile() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert services["lake"]["command"][:2] == ["run", "lake"]
+    assert services["lake"]["environment"]["SNAPLINE_LAKE__ROOT"] == "/data/lake"
+    for name, key in (("polygon", "MASSIVE_API_KEY"), ("databento", "DATABENTO_API_KEY")):
+        assert services[name]["profiles"] == ["live"]
+        assert services[name]["environment"][key] == f"${{{key}:-}}"  # from the shell, not here
