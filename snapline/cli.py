@@ -327,6 +327,22 @@ def bench_bridge(
         out.write_text(json.dumps(summary, indent=2) + "\n")
 
 
+@bench_app.command("replay")
+def bench_replay(
+    runs: int = 3,
+    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+) -> None:
+    """In-process replay throughput of the bundled ES session, and peak memory."""
+    import json
+
+    from bench.replay import describe, run_replay_bench
+
+    result = run_replay_bench(runs)
+    typer.echo(describe(result))
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2) + "\n")
+
+
 @app.command("rerun")
 def rerun(
     out: Annotated[Path | None, typer.Option("--out", help="signals to a JSON-lines file")] = None,
