@@ -15,7 +15,9 @@ from simulator.scenarios import SCENARIOS, Plan, Side, run_scenario
 from snapline.settings import Settings
 
 
-def run_suite(seeds: int, out: Path, settings: Settings, level: float = 480.0) -> dict[str, Any]:
+def run_suite(
+    seeds: int, out: Path, settings: Settings, level: float = 480.0, duration_s: float = 240.0
+) -> dict[str, Any]:
     cfg = settings.physics
     scored: list[ScoredTest] = []
     rows = []
@@ -24,8 +26,11 @@ def run_suite(seeds: int, out: Path, settings: Settings, level: float = 480.0) -
         for side in get_args(Side):
             for seed in range(seeds):
                 folder = out / f"{name}-{side}-{seed}"
-                truth = run_scenario(Plan(name, level, side, seed, cfg.es_spy_ratio), folder)
-                files = [folder / str(f) for f in truth["files"]]  # type: ignore[attr-defined]
+                truth = run_scenario(
+                    Plan(name, level, side, seed, cfg.es_spy_ratio, duration_s), folder
+                )
+                dbn = [folder / str(f) for f in truth["files"]]  # type: ignore[attr-defined]
+                files = [*dbn, folder / str(truth["options"])]
                 signals = folder / "signals.jsonl"
                 run(replay_flow(settings.model_copy(update={"levels": [level]}), files, signals))
                 ts, spot = book_spot(files[:1], cfg.es_spy_ratio)

@@ -34,3 +34,34 @@ class SimParams(BaseModel):
     sweep_lots: int = 900
     sweep_through_ticks: int = 12
     touch_ticks: int = Field(default=2, ge=0, description="mid this close: touched")
+
+
+class OptionsSimParams(BaseModel):
+    """SPY and its 0DTE chain around the simulated ES (SPY dollars, contracts, seconds)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strikes_each_side: int = Field(default=15, ge=1, description="strikes either side of spot")
+    strike_step: float = Field(default=1.0, gt=0)
+    atm_iv: float = Field(default=0.14, gt=0, description="0DTE at-the-money implied vol")
+    iv_skew: float = Field(default=-1.5, description="d(IV)/d(ln K/S): puts richer")
+    iv_curve: float = Field(default=40.0, ge=0, description="smile curvature in ln K/S")
+    oi_atm: int = Field(default=6_000, ge=0, description="open interest at the money")
+    oi_decay_spy: float = Field(default=6.0, gt=0, description="OI e-folds away from spot")
+    oi_round_boost: float = Field(default=2.0, ge=1, description="OI multiple at $5 strikes")
+    trades_per_s: float = Field(default=8.0, ge=0, description="customer option prints")
+    strike_spread_spy: float = Field(default=3.0, gt=0, description="flow e-folds from spot")
+    trade_size_mean: float = Field(default=6.0, ge=1, description="geometric, contracts")
+    block_p: float = Field(default=0.01, ge=0, le=1, description="share of block prints")
+    block_size: tuple[int, int] = (50, 400)
+    hedge_every_s: float = Field(default=0.5, gt=0, description="dealers re-hedge delta")
+    hedge_max_lots: int = Field(default=60, ge=1, description="ES lots per re-hedge, at most")
+    chain_every_s: float = Field(default=60.0, gt=0, description="REST snapshot polls")
+    page_limit: int = Field(default=25, ge=1, le=250, description="rows per snapshot page")
+    spy_quote_every_s: float = Field(default=0.1, gt=0, description="SPY NBBO updates")
+    latency_ms: int = Field(default=2, ge=0, description="vendor event to our receipt")
+    # The scenarios' gamma at the level: open interest placed on the level's strike and the
+    # share of customer flow that trades it, with the probability a customer buys.
+    level_oi: int = Field(default=40_000, ge=0)
+    level_flow_share: float = Field(default=0.4, ge=0, le=1)
+    level_buy_p: float = Field(default=0.75, ge=0, le=1)

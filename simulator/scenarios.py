@@ -16,17 +16,25 @@ from typing import Literal
 
 import numpy as np
 
+from connectors.polygon.capture import CaptureWriter
 from physics.config import PhysicsConfig
+from physics.fuel import session_date
 from physics.outcomes import label_tests
 from schemas.dbn import F_LAST, MBP10_NESTED_DTYPE
 from simulator.book import SimBook
 from simulator.dbn_writer import DbnEventWriter, levels
-from simulator.params import SimParams
+from simulator.options_world import GammaFocus, OptionsWorld
+from simulator.params import OptionsSimParams, SimParams
+from simulator.polygon_feed import PolygonFeed, Sink
 
 Side = Literal["support", "resistance"]
-SCENARIOS = ("wall", "absorption", "vacuum", "sweep", "quiet")
+SCENARIOS = ("wall", "absorption", "vacuum", "sweep", "short_gamma", "long_gamma", "quiet")
+# The push toward the level is spent some seconds after the touch in these: what happens then
+# is up to the defence (a wall, an iceberg, the dealers' hedge).
+EXHAUSTED = ("wall", "absorption", "long_gamma")
+GAMMA: dict[str, GammaFocus] = {"short_gamma": "short", "long_gamma": "long"}
 TICK = 0.25
-START_NS = 1_735_741_800_000_000_000  # 2025-01-01 14:30 UTC, a notional open
+START_NS = 1_735_828_200_000_000_000  # 2025-01-02 14:30 UTC: 09:30 New York, a Thursday
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +46,11 @@ class Plan:
     ratio: float = 10.0
     duration_s: float = 240.0
     params: SimParams = field(default_factory=SimParams)
+    options: OptionsSimParams = field(default_factory=OptionsSimParams)
 
 
 class _Sim:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, sink: Sink) -> None:
         self.plan = plan
         self.p = p = plan.params
         self.rng = np.random.default_rng(plan.seed)
@@ -62,6 +71,11 @@ class _Sim:
         if plan.name in ("wall", "absorption"):
             size = p.wall_lots if plan.name == "wall" else p.iceberg_show
             self.book.add(self._defending_bid(), self.level, size)
+        world = OptionsWorld(
+            plan.options, session_date(START_NS), (mid + 0.5) * TICK / plan.ratio, self.rng,
+            plan.level_spy, GAMMA.get(plan.name),
+        )  # fmt: skip
+        self.feed = PolygonFeed(world, sink, plan.ratio)
 
     # -- mechanics ----------------------------------------------------------------------
     def _defending_bid(self) -> bool:
@@ -117,7 +131,7 @@ class _Sim:
         if self.touched_ns is None:
             return toward
         after_s = (self.t - self.touched_ns) / 1e9
-        if self.plan.name in ("wall", "absorption") and after_s > self.p.exhaustion_s:
+        if self.plan.name in EXHAUSTED and after_s > self.p.exhaustion_s:
             return 0.5 - self.p.exhaustion_lean * self.s  # spent: the other side takes over
         return toward
 
@@ -164,6 +178,10 @@ class _Sim:
         self._keep_one_tick_spread()
         self._agents()
         self._keep_one_tick_spread()
+        hedge = self.feed.advance(self.t, self._mid_tick() * TICK)
+        if hedge:  # the dealers' delta hedge, as marketable orders
+            self._market(hedge > 0, abs(hedge))
+            self._keep_one_tick_spread()
         if self.touched_ns is None and abs(self._mid_tick() - self.level) <= p.touch_ticks:
             self.touched_ns = self.t
 
@@ -174,11 +192,13 @@ def run_scenario(plan: Plan, out_dir: Path, cfg: PhysicsConfig | None = None) ->
         msg = f"unknown scenario {plan.name!r}; choose from {', '.join(SCENARIOS)}"
         raise ValueError(msg)
     cfg = cfg or PhysicsConfig(es_spy_ratio=plan.ratio)
-    sim = _Sim(plan)
-    end = START_NS + int(plan.duration_s * 1e9)
-    while sim.t < end:
-        sim.step()
     stem = f"{plan.name}-{plan.side}-seed{plan.seed}"
+    options_path = out_dir / f"{stem}.polygon.jsonl.zst"
+    end = START_NS + int(plan.duration_s * 1e9)
+    with CaptureWriter(options_path) as capture:
+        sim = _Sim(plan, capture)
+        while sim.t < end:
+            sim.step()
     files = sim.out.write(out_dir, stem, START_NS, end)
     # The truth is read off the book as written: consistent (F_LAST) records only.
     rec = np.frombuffer(b"".join(sim.out.mbp), dtype=MBP10_NESTED_DTYPE)
@@ -196,6 +216,7 @@ def run_scenario(plan: Plan, out_dir: Path, cfg: PhysicsConfig | None = None) ->
         "approach_side": plan.side,
         "es_spy_ratio": plan.ratio,
         "files": [p.name for p in files],
+        "options": options_path.name,
         "tests": [
             {
                 "side": t.side,

@@ -48,6 +48,10 @@ LevelOpt = Annotated[
     list[float] | None, typer.Option("--level", help="SPY level to track (repeatable)")
 ]
 RatioOpt = Annotated[float | None, typer.Option("--es-spy-ratio", help="ES/SPY ratio [10.0]")]
+OptionsOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--options", help="Polygon capture, .jsonl[.zst] (repeatable; docs/captures.md)"),
+]
 SnapOpt = Annotated[int | None, typer.Option("--snap-ms", help="snap grid, ms (100-250) [100]")]
 
 
@@ -147,10 +151,12 @@ def schema_export(
 @ingest_app.command("dbn")
 def ingest_dbn(
     files: Annotated[list[Path], typer.Argument(help=".dbn or .dbn.zst files")],
+    options: OptionsOpt = None,
     pace: Annotated[str, typer.Option(help="realtime, max, or N× (e.g. 10x)")] = "max",
 ) -> None:
-    """Produce DBN records unchanged into the raw ES topics."""
-    from connectors.databento.ingest import ingest_files
+    """Produce DBN records unchanged into the raw ES topics (and a Polygon capture's messages
+    into the options/SPY topics), merged by receive time."""
+    from connectors.file_ingest import ingest_files
     from connectors.pacing import Pace, Pacer
     from snapline.kafka.catalog import TopicCatalog
     from snapline.kafka.clients import require_broker
@@ -160,7 +166,7 @@ def ingest_dbn(
     pacer = Pacer(Pace.parse(pace))
     require_broker(s.kafka)
     report = ingest_files(
-        files,
+        [*files, *(options or [])],
         TrackedProducer(s.kafka),
         TopicCatalog.from_settings(s),
         pacer,
@@ -423,6 +429,7 @@ def _ensure_output_topic(admin: AdminClient, s: Settings, name: str) -> None:
 def replay(
     dbn: Annotated[list[Path], typer.Option("--dbn", help="DBN file (repeatable)")],
     out: Annotated[Path, typer.Option("--out", help="JSON-lines output")],
+    options: OptionsOpt = None,
     events_out: Annotated[
         Path | None, typer.Option("--events-out", help="level events, JSON lines")
     ] = None,
@@ -432,11 +439,15 @@ def replay(
 ) -> None:
     """In-process replay, no broker: the same dataflow, LevelSignals to a JSON-lines file."""
     from connectors.databento.dbn_file import open_dbn
+    from connectors.polygon.capture import check_capture
     from dataflows.signals.main import replay_flow, run
 
     for path in dbn:
         open_dbn(path)  # fail on a missing or unreadable file before the dataflow starts
-    run(replay_flow(settings_with(level, es_spy_ratio, snap_ms), dbn, out, events_out))
+    for path in options or []:
+        check_capture(path)
+    files = [*dbn, *(options or [])]
+    run(replay_flow(settings_with(level, es_spy_ratio, snap_ms), files, out, events_out))
     typer.echo(f"wrote {out}" + (f" and {events_out}" if events_out else ""))
 
 

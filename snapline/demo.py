@@ -21,7 +21,7 @@ from pathlib import Path
 
 import typer
 
-from connectors.databento.ingest import ingest_files
+from connectors.file_ingest import ingest_files
 from connectors.pacing import Pace, Pacer
 from snapline.broker.manager import LocalBroker
 from snapline.errors import SnaplineError

@@ -8,7 +8,7 @@ from snapline.settings import Settings
 
 
 def test_suite_scores_every_scenario_and_makes_no_calls_on_untested_levels(tmp_path: Path) -> None:
-    report = run_suite(1, tmp_path, Settings())
+    report = run_suite(1, tmp_path, Settings(), duration_s=120.0)
     rows = report["scenarios"]
     assert sorted({(r["scenario"], r["side"]) for r in rows}) == sorted(
         (name, side) for name in SCENARIOS for side in ("support", "resistance")

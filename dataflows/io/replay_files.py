@@ -1,41 +1,58 @@
-"""Replay source: DBN files read by the same code the ingest connector uses.
+"""Replay source: DBN files and Polygon captures, read by the same code live ingest uses.
 
-Each file is one partition; it yields exactly the messages ``snapline ingest dbn`` would
-produce, so in-process replay and the Kafka path see identical bytes.
+Each file is one partition; it yields exactly the messages ``snapline ingest dbn`` (or the
+Polygon connector, for a capture) would produce, so in-process replay and the Kafka path see
+identical bytes. A capture line the connector would dead-letter stops the replay, naming it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from connectors.databento.messages import SkipCounts, file_messages
+from connectors.polygon.capture import CaptureError, read_capture
 from dataflows.signals.items import IdleTick, PartitionEnd
 from schemas.envelope import RawMessage
 
 BATCH = 64
+Item = RawMessage | PartitionEnd | IdleTick
 
 
 def file_partition(i: int) -> str:
     return f"file:{i}"
 
 
-class _FilePartition(StatefulSourcePartition[RawMessage | PartitionEnd | IdleTick, int]):
+def _capture_messages(path: Path) -> Iterator[RawMessage]:
+    for m in read_capture(path):
+        if m.headers is None:
+            msg = f"{m.where}: {m.reason}"
+            raise CaptureError(msg)
+        yield RawMessage(m.role, m.key, m.value, m.headers.to_kafka())
+
+
+def _messages(path: Path, max_run: int) -> Iterator[RawMessage]:
+    if ".jsonl" in path.suffixes:
+        return _capture_messages(path)
+    return (msg for _, msg in file_messages(path, max_run, "databento.file", SkipCounts()))
+
+
+class _FilePartition(StatefulSourcePartition[Item, int]):
     def __init__(self, name: str, path: Path, max_run: int, resume_at: int) -> None:
         self._name = name
-        messages = file_messages(path, max_run, "databento.file", SkipCounts())
-        self._messages = itertools.islice(messages, resume_at, None)
+        self._messages = itertools.islice(_messages(path, max_run), resume_at, None)
         self._offset = resume_at
         self._done = False
 
-    def next_batch(self) -> list[RawMessage | PartitionEnd | IdleTick]:
+    def next_batch(self) -> list[Item]:
         if self._done:
             raise StopIteration
-        batch: list[RawMessage | PartitionEnd | IdleTick] = []
-        for _, msg in itertools.islice(self._messages, BATCH):
+        batch: list[Item] = []
+        for msg in itertools.islice(self._messages, BATCH):
             batch.append(dataclasses.replace(msg, partition=self._name, offset=self._offset))
             self._offset += 1
         if len(batch) < BATCH:
@@ -47,7 +64,9 @@ class _FilePartition(StatefulSourcePartition[RawMessage | PartitionEnd | IdleTic
         return self._offset
 
 
-class DbnFileSource(FixedPartitionedSource[RawMessage | PartitionEnd | IdleTick, int]):
+class ReplayFileSource(FixedPartitionedSource[Item, int]):
+    """DBN files (``*.dbn``, ``*.dbn.zst``...) and Polygon captures (``*.jsonl[.zst]``)."""
+
     def __init__(self, paths: list[Path], max_run: int = 256) -> None:
         self.paths = paths
         self.max_run = max_run
