@@ -11,6 +11,8 @@ class SimBook:
 
     bids: dict[int, int] = field(default_factory=dict)
     asks: dict[int, int] = field(default_factory=dict)
+    # The top of each side, kept until that side changes: every record reads both sides.
+    _top: dict[bool, list[tuple[int, int]]] = field(default_factory=dict)
 
     def best_bid(self) -> int | None:
         return max(self.bids) if self.bids else None
@@ -19,11 +21,13 @@ class SimBook:
         return min(self.asks) if self.asks else None
 
     def add(self, bid: bool, tick: int, size: int) -> None:
+        self._top.pop(bid, None)
         side = self.bids if bid else self.asks
         side[tick] = side.get(tick, 0) + size
 
     def cancel(self, bid: bool, tick: int, size: int) -> int:
         """Remove up to ``size`` at ``tick``; returns what was removed."""
+        self._top.pop(bid, None)
         side = self.bids if bid else self.asks
         have = side.get(tick, 0)
         gone = min(have, size)
@@ -48,6 +52,10 @@ class SimBook:
             size -= take
         return fills
 
-    def top(self, bid: bool, n: int = 10) -> list[tuple[int, int]]:
-        side = self.bids if bid else self.asks
-        return sorted(side.items(), reverse=bid)[:n]
+    def top(self, bid: bool) -> list[tuple[int, int]]:
+        """The ten best prices of a side, best first, as (tick, size)."""
+        top = self._top.get(bid)
+        if top is None:
+            side = self.bids if bid else self.asks
+            top = self._top[bid] = sorted(side.items(), reverse=bid)[:10]
+        return top

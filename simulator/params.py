@@ -65,3 +65,20 @@ class OptionsSimParams(BaseModel):
     level_oi: int = Field(default=40_000, ge=0)
     level_flow_share: float = Field(default=0.4, ge=0, le=1)
     level_buy_p: float = Field(default=0.75, ge=0, le=1)
+
+
+class SessionParams(BaseModel):
+    """A whole regular-hours session: activity over the day and the drift of order flow."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hours: float = Field(default=6.5, gt=0, le=6.5, description="from 09:30 New York")
+    events_per_s: float = Field(default=430.0, gt=0, description="day average: ~10M events")
+    open_boost: float = Field(default=2.5, ge=0, description="extra activity at the open, x")
+    close_boost: float = Field(default=1.8, ge=0, description="extra activity into the close")
+    open_decay_min: float = Field(default=25.0, gt=0, description="the open's rush e-folds")
+    close_rise_min: float = Field(default=20.0, gt=0, description="the close's rush builds")
+    lean_sigma: float = Field(default=0.05, ge=0, description="order-flow tilt, stationary sd")
+    lean_revert_s: float = Field(default=600.0, gt=0, description="tilt mean reversion time")
+    lean_max: float = Field(default=0.2, ge=0, lt=0.5)
+    chunk_s: float = Field(default=60.0, gt=0, description="records flushed this often")

@@ -120,10 +120,10 @@ class PolygonFeed:
     # -- the REST snapshot ----------------------------------------------------------------
     def chain(self, t_ns: int, spot: float) -> None:
         """One poll of ``/v3/snapshot/options/SPY``: every page, as the client follows
-        ``next_url`` (pages a few ms apart)."""
+        ``next_url`` (stamped with the poll's time, so the traffic stays in time order)."""
         rows = self.rows(t_ns, spot)
         limit = self.world.p.page_limit
-        for n, start in enumerate(range(0, len(rows), limit)):
+        for start in range(0, len(rows), limit):
             body: dict[str, Any] = {
                 "results": rows[start : start + limit],
                 "status": "OK",
@@ -131,7 +131,7 @@ class PolygonFeed:
             }
             if start + limit < len(rows):
                 body["next_url"] = self._next_url(rows[start + limit - 1], limit)
-            self.sink.page(self._recv(t_ns) + n * 5 * NS_PER_MS, _dumps(body))
+            self.sink.page(self._recv(t_ns), _dumps(body))
 
     def _next_url(self, last_row: dict[str, Any], limit: int) -> str:
         cursor = urlencode({"ap": last_row["details"]["ticker"], "as": "",

@@ -47,6 +47,7 @@ class Plan:
     duration_s: float = 240.0
     params: SimParams = field(default_factory=SimParams)
     options: OptionsSimParams = field(default_factory=OptionsSimParams)
+    start_ns: int = START_NS
 
 
 class _Sim:
@@ -58,7 +59,7 @@ class _Sim:
         self.out = DbnEventWriter(instrument_id=1, symbol="ESH5")
         self.level = round(plan.level_spy * plan.ratio / TICK)
         self.s = -1 if plan.side == "support" else 1  # direction of a break
-        self.t = START_NS
+        self.t = plan.start_ns
         self.touched_ns: int | None = None
         self.iceberg_left = p.iceberg_total
         self.swept = False
@@ -72,7 +73,7 @@ class _Sim:
             size = p.wall_lots if plan.name == "wall" else p.iceberg_show
             self.book.add(self._defending_bid(), self.level, size)
         world = OptionsWorld(
-            plan.options, session_date(START_NS), (mid + 0.5) * TICK / plan.ratio, self.rng,
+            plan.options, session_date(plan.start_ns), (mid + 0.5) * TICK / plan.ratio, self.rng,
             plan.level_spy, GAMMA.get(plan.name),
         )  # fmt: skip
         self.feed = PolygonFeed(world, sink, plan.ratio)
@@ -124,6 +125,10 @@ class _Sim:
                 return
 
     # -- the flow -------------------------------------------------------------------------
+    def _rate(self) -> float:
+        """Book events per second now."""
+        return self.p.events_per_s
+
     def _buy_probability(self) -> float:
         toward = 0.5 + self.p.lean * self.s  # lean toward the level (support: sellers)
         if self.plan.name == "quiet":
@@ -160,7 +165,7 @@ class _Sim:
 
     def step(self) -> None:
         p = self.p
-        self.t += int(self.rng.exponential(1e9 / p.events_per_s))
+        self.t += int(self.rng.exponential(1e9 / self._rate()))
         u = self.rng.random()
         bid = self.rng.random() < 0.5
         best = self.book.best_bid() if bid else self.book.best_ask()
@@ -199,9 +204,10 @@ def run_scenario(plan: Plan, out_dir: Path, cfg: PhysicsConfig | None = None) ->
         sim = _Sim(plan, capture)
         while sim.t < end:
             sim.step()
-    files = sim.out.write(out_dir, stem, START_NS, end)
+    mbp, trades = sim.out.drain()
+    files = sim.out.write(out_dir, stem, START_NS, end, mbp, trades)
     # The truth is read off the book as written: consistent (F_LAST) records only.
-    rec = np.frombuffer(b"".join(sim.out.mbp), dtype=MBP10_NESTED_DTYPE)
+    rec = np.frombuffer(mbp, dtype=MBP10_NESTED_DTYPE)
     rec = rec[(rec["flags"] & F_LAST) != 0]
     top = rec["levels"][:, 0]
     mid = (top["bid_px"].astype(np.float64) + top["ask_px"]) / 2 / 1e9 / plan.ratio

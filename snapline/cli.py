@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -199,6 +203,35 @@ def ingest_polygon(
         typer.echo(ingest.describe())
 
 
+@ingest_app.command("sim")
+def ingest_sim(
+    pace: Annotated[str, typer.Option(help="realtime, max, or N× (e.g. 10x)")] = "realtime",
+    seed: int = 0,
+    open_spy: Annotated[float, typer.Option("--open", help="SPY at the start")] = 480.0,
+    hours: Annotated[float, typer.Option(help="session length (at most 6.5)")] = 6.5,
+    events_per_s: Annotated[float, typer.Option(help="ES book events/s, day average")] = 430.0,
+) -> None:
+    """A simulated ES + SPY options session, stamped from now, produced live into the raw
+    topics (ES as DBN, options/SPY as Polygon messages). Runs until the session ends or
+    SIGINT/SIGTERM, then prints what it produced."""
+    import threading
+    import time
+
+    from connectors.pacing import Pace, Pacer
+    from connectors.sim_feed import session_feed
+    from simulator.params import SessionParams
+
+    s = Settings()
+    sp = SessionParams(hours=hours, events_per_s=events_per_s)
+    pacer = Pacer(Pace.parse(pace))
+    ratio = s.physics.es_spy_ratio
+    feed = session_feed(_raw_writer(s), pacer, time.time_ns(), seed, open_spy, ratio, sp)
+    stop = threading.Event()
+    with _stop_on_signals(stop):
+        feed.run(stop)
+    typer.echo(feed.describe())
+
+
 @ingest_app.command("databento-live")
 def ingest_databento_live(
     symbols: Annotated[
@@ -210,7 +243,6 @@ def ingest_databento_live(
 
     Runs until SIGINT/SIGTERM, then flushes and prints what it produced.
     """
-    import signal
     import threading
 
     from connectors.databento.live import DatabentoLive
@@ -241,6 +273,18 @@ def _raw_writer(s: Settings) -> RawWriter:
 
     require_broker(s.kafka)
     return RawWriter(TrackedProducer(s.kafka), TopicCatalog.from_settings(s))
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop`` (the work then finishes cleanly) while inside."""
+    handler = lambda *_: stop.set()  # noqa: E731
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
 
 
 def _session_date(text: str | None) -> date:
@@ -571,6 +615,33 @@ def sim_scenario(
     )
 
 
+@sim_app.command("session")
+def sim_session(
+    out: Annotated[Path, typer.Option("--out", help="folder for the session's files")],
+    day: Annotated[str, typer.Option("--date", help="session date, YYYY-MM-DD")] = "2025-03-14",
+    seed: int = 0,
+    open_spy: Annotated[float, typer.Option("--open", help="SPY at the open")] = 480.0,
+    hours: Annotated[float, typer.Option(help="from 09:30 New York, at most 6.5")] = 6.5,
+    events_per_s: Annotated[float, typer.Option(help="ES book events/s, day average")] = 430.0,
+) -> None:
+    """A whole regular-hours session (~10M ES events by default): MBP-10 + trades DBN, the
+    Polygon capture (options, SPY, chain snapshots) and a JSON summary."""
+    from rich.progress import Progress
+
+    from simulator.params import SessionParams
+    from simulator.session import simulate_session
+
+    sp = SessionParams(hours=hours, events_per_s=events_per_s)
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"simulating {day}", total=1.0)
+        report = simulate_session(
+            _session_date(day), out, seed, open_spy, Settings().physics.es_spy_ratio, sp,
+            progress=lambda done: bar.update(task, completed=done),
+        )  # fmt: skip
+    typer.echo(report.describe())
+    typer.echo(f"files: {', '.join(str(f) for f in report.files)}")
+
+
 @sim_app.command("suite")
 def sim_suite(
     out: Annotated[Path, typer.Option("--out", help="folder for every scenario and suite.json")],
@@ -625,13 +696,20 @@ def bridge(
 
 @app.command("demo")
 def demo(
-    pace: Annotated[str, typer.Option(help="sample replay pace")] = "20x",
+    pace: Annotated[
+        str | None, typer.Option(help="realtime, max or N× [simulator: realtime, sample: 20x]")
+    ] = None,
     port: int = 8765,
+    sample: Annotated[
+        bool, typer.Option(help="replay the bundled real ES sample instead of the simulator")
+    ] = False,
+    hours: Annotated[float, typer.Option(help="simulated session length")] = 6.5,
     exit_when_done: Annotated[
-        bool, typer.Option(help="stop once the sample is replayed and its signals published")
+        bool, typer.Option(help="stop once the feed is done and its signals published")
     ] = False,
 ) -> None:
-    """Run everything locally on a bundled sample: broker, topics, dataflow, bridge, ingest."""
+    """Run everything locally: broker, topics, dataflow, bridge, and a live-paced simulated
+    ES + SPY options session (or the bundled sample)."""
     from snapline.demo import run_demo
 
-    run_demo(pace, port, exit_when_done)
+    run_demo(pace, port, exit_when_done, sample, hours)

@@ -1,7 +1,9 @@
-"""``snapline demo``: the whole pipeline on this machine, on a bundled sample session.
+"""``snapline demo``: the whole pipeline on this machine, on the live-paced simulator (or the
+bundled real ES sample with ``--sample``).
 
 broker (started if absent) -> topics (fresh ``demo.`` set) -> dataflow (subprocess, tailing)
--> bridge (subprocess) -> ingest of the sample at the chosen pace (this process).
+-> bridge (subprocess) -> the simulated session produced live, stamped from now (or the
+sample ingested at the chosen pace) (this process).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -51,13 +54,19 @@ def sample_files() -> list[Path]:
     return [Path(str(root / name)) for name in SAMPLE]
 
 
-def run_demo(pace: str, port: int, exit_when_done: bool) -> None:
+def run_demo(pace: str | None, port: int, exit_when_done: bool, sample: bool, hours: float) -> None:
     base = Settings()
+    pace = pace or ("20x" if sample else "realtime")
     pacer = Pacer(Pace.parse(pace))
     broker = LocalBroker(base.broker)
     if base.kafka.bootstrap_servers == broker.bootstrap and not broker.is_ready():
         typer.echo(broker.start())
-    env = {**os.environ, "SNAPLINE_TOPIC_PREFIX": DEMO_PREFIX, "SNAPLINE_LEVELS": DEMO_LEVELS}
+    env = {
+        **os.environ,
+        "SNAPLINE_TOPIC_PREFIX": DEMO_PREFIX,
+        "SNAPLINE_LEVELS": DEMO_LEVELS,
+        "RUST_BACKTRACE": "0",
+    }  # Bytewax stops its worker by a panic: no backtrace for it
     settings = base.model_copy(update={"topic_prefix": DEMO_PREFIX})
     catalog = TopicCatalog.from_settings(settings)
     _fresh_topics(settings, catalog)
@@ -68,23 +77,50 @@ def run_demo(pace: str, port: int, exit_when_done: bool) -> None:
         _wait_http(f"http://127.0.0.1:{port}/healthz")
         typer.echo(f"signals: ws://127.0.0.1:{port}/ws   (topic {catalog.name('signals')})")
         typer.echo(f"dashboard: http://127.0.0.1:{port}/")
-        polls = publish_demo_chain(settings, catalog)
-        typer.echo(f"options chain: {polls} snapshots of 20 contracts (re-struck real rows)")
-        typer.echo(f"replaying the bundled ES sample at {pace} ...")
-        report = ingest_files(
-            sample_files(),
-            TrackedProducer(settings.kafka),
-            catalog,
-            pacer,
-            settings.produce_batch_records,
-        )
-        typer.echo(f"sample replayed: {report.describe()}")
+        if sample:
+            _replay_sample(settings, catalog, pacer, pace)
+        else:
+            _simulate(settings, catalog, pacer, pace, hours)
         if exit_when_done:
             time.sleep(SETTLE_S)
             return
         typer.echo("Ctrl-C to stop (the broker keeps running: `snapline broker stop`)")
         with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
+
+
+def _replay_sample(settings: Settings, catalog: TopicCatalog, pacer: Pacer, pace: str) -> None:
+    polls = publish_demo_chain(settings, catalog)
+    typer.echo(f"options chain: {polls} snapshots of 20 contracts (re-struck real rows)")
+    typer.echo(f"replaying the bundled ES sample at {pace} ...")
+    report = ingest_files(
+        sample_files(), TrackedProducer(settings.kafka), catalog, pacer,
+        settings.produce_batch_records,
+    )  # fmt: skip
+    typer.echo(f"sample replayed: {report.describe()}")
+
+
+def _simulate(
+    settings: Settings, catalog: TopicCatalog, pacer: Pacer, pace: str, hours: float
+) -> None:
+    from connectors.raw_writer import RawWriter
+    from connectors.sim_feed import session_feed
+    from simulator.params import SessionParams
+
+    writer = RawWriter(TrackedProducer(settings.kafka), catalog)
+    feed = session_feed(
+        writer, pacer, time.time_ns(), ratio=settings.physics.es_spy_ratio,
+        sp=SessionParams(hours=hours),
+    )  # fmt: skip
+    typer.echo(f"simulating {hours} h of ES + SPY 0DTE options from now, at {pace} ...")
+    stop = threading.Event()
+    try:
+        feed.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    finally:
+        typer.echo(feed.describe())
 
 
 def publish_demo_chain(settings: Settings, catalog: TopicCatalog) -> int:

@@ -148,6 +148,13 @@ def _messages(where: str, line: str, sequences: SequenceTracker) -> Iterator[Cap
     if not isinstance(ts, int) or ts < 0:
         msg = f"{where}: ts_recv_ns must be a non-negative integer, got {ts!r}"
         raise CaptureError(msg)
+    yield from traffic_messages(where, ts, market, body, sequences)
+
+
+def traffic_messages(
+    where: str, ts: int, market: str, body: bytes, sequences: SequenceTracker
+) -> Iterator[CaptureMessage]:
+    """One frame or page of vendor traffic -> raw messages, as the live connector makes them."""
     if market == CHAIN:
         try:
             page = parse_page(body, where, ts)
