@@ -15,7 +15,8 @@ class SimParams(BaseModel):
     initial_queue: tuple[int, int] = (30, 90)  # lots per price at the start, uniform
     p_add: float = Field(default=0.46, gt=0, lt=1)
     p_cancel: float = Field(default=0.40, gt=0, lt=1)  # the rest are marketable orders
-    order_lots: tuple[int, int] = (1, 25)  # limit order and cancel sizes, uniform
+    order_lots: tuple[int, int] = (1, 25)  # limit order sizes, uniform
+    cancel_share: float = Field(default=0.3, gt=0, le=0.5, description="mean share cancelled")
     touch_decay: float = Field(default=0.35, gt=0, le=1, description="geometric p of depth")
     trade_lots_p: float = Field(default=0.2, gt=0, le=1, description="geometric p of size")
     trade_lots_max: int = Field(default=60, ge=1)

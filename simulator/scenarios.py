@@ -176,7 +176,10 @@ class _Sim:
         if u < p.p_add:
             self._add(bid, tick, lots)
         elif u < p.p_add + p.p_cancel:
-            self._cancel(bid, tick, lots)
+            # Each resting order cancels at its own rate, so a queue loses a share of itself:
+            # queues settle where adds and cancels balance instead of growing all day.
+            share = self.rng.uniform(0, 2 * p.cancel_share)
+            self._cancel(bid, tick, max(1, round(self._queue(bid, tick) * share)))
         else:
             size = int(min(self.rng.geometric(p.trade_lots_p), p.trade_lots_max))
             self._market(self.rng.random() < self._buy_probability(), size)

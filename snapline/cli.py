@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import signal
 import sys
@@ -56,7 +57,21 @@ OptionsOpt = Annotated[
     list[Path] | None,
     typer.Option("--options", help="Polygon capture, .jsonl[.zst] (repeatable; docs/captures.md)"),
 ]
+ProcessesOpt = Annotated[
+    int, typer.Option("--processes", min=1, help="local Bytewax processes (a cluster)")
+]
 SnapOpt = Annotated[int | None, typer.Option("--snap-ms", help="snap grid, ms (100-250) [100]")]
+
+
+def settings_env(s: Settings) -> dict[str, str]:
+    """What child processes need to rebuild ``s`` (what options may have changed)."""
+    return {
+        "SNAPLINE_LEVELS": json.dumps(s.levels),
+        "SNAPLINE_PHYSICS__ES_SPY_RATIO": str(s.physics.es_spy_ratio),
+        "SNAPLINE_PHYSICS__SNAP_MS": str(s.physics.snap_ms),
+        "SNAPLINE_TOPIC_PREFIX": s.topic_prefix,
+        "SNAPLINE_LAKE__ROOT": s.lake.root,
+    }
 
 
 def settings_with(
@@ -311,11 +326,16 @@ def run_signals(
         typer.Option("--recovery", help="snapshot state here; a restart resumes from it"),
     ] = None,
     snapshot_s: Annotated[float, typer.Option(help="seconds between recovery snapshots")] = 1.0,
+    processes: ProcessesOpt = 1,
 ) -> None:
     """Raw ES topics -> LevelSignals on the signals topic (tails unless --until-end)."""
     from dataflows.signals.main import Recovery, kafka_flow, run
 
     settings = settings_with(level, es_spy_ratio, snap_ms)
+    if processes > 1:
+        _cluster("dataflows.signals.main:kafka_flow_from_env", processes, until_end, recovery,
+                 settings)  # fmt: skip
+        return
     flow = kafka_flow(settings, until_end=until_end, durable=recovery is not None)
     run(flow, Recovery(recovery, snapshot_s) if recovery else None)
 
@@ -333,6 +353,7 @@ def run_lake(
         typer.Option("--recovery", help="snapshot state here; a restart resumes from it"),
     ] = None,
     snapshot_s: Annotated[float, typer.Option(help="seconds between recovery snapshots")] = 1.0,
+    processes: ProcessesOpt = 1,
 ) -> None:
     """Raw, signals and events topics -> bronze / silver / gold Parquet (exactly once)."""
     from dataflows.lake.main import lake_flow
@@ -341,8 +362,28 @@ def run_lake(
 
     s = Settings()
     require_broker(s.kafka)
+    if processes > 1:
+        lake = s.model_copy(
+            update={"lake": s.lake.model_copy(update={"root": root or s.lake.root})}
+        )
+        _cluster("dataflows.lake.main:lake_flow_from_env", processes, until_end, recovery, lake)
+        typer.echo(f"lake written under {root or s.lake.root}")
+        return
     run(lake_flow(s, until_end, root), Recovery(recovery, snapshot_s) if recovery else None)
     typer.echo(f"lake written under {root or s.lake.root}")
+
+
+def _cluster(
+    factory: str, processes: int, until_end: bool, recovery: Path | None, s: Settings
+) -> None:
+    """The flow as ``processes`` local Bytewax processes, these settings in their environment."""
+    from dataflows.cluster import run_cluster
+
+    if recovery is not None:
+        msg = "--recovery with --processes is not supported here yet: run one process"
+        raise ConfigError(msg)
+    mode = "until-end" if until_end else "tail"
+    run_cluster(f'{factory}("{mode}")', processes, settings_env(s))
 
 
 @lake_app.command("stats")

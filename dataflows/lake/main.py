@@ -31,5 +31,9 @@ def lake_flow(settings: Settings, until_end: bool, root: str | None = None) -> D
     return build_lake_flow(source, sink, settings.lake.block_messages)
 
 
-def lake_flow_from_env() -> Dataflow:
-    return lake_flow(Settings(), until_end=False)
+def lake_flow_from_env(mode: str = "tail") -> Dataflow:
+    """For ``python -m bytewax.run`` (one process of a cluster); ``mode`` tail or until-end."""
+    if mode not in ("tail", "until-end"):
+        msg = f"mode must be tail or until-end, got {mode!r}"
+        raise ValueError(msg)
+    return lake_flow(Settings(), until_end=mode == "until-end")

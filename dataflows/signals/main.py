@@ -107,8 +107,13 @@ def _kafka_source(
     )
 
 
-def kafka_flow_from_env() -> Dataflow:
-    return kafka_flow(Settings(), until_end=False)
+def kafka_flow_from_env(mode: str = "tail") -> Dataflow:
+    """For ``python -m bytewax.run 'dataflows.signals.main:kafka_flow_from_env("until-end")'``
+    (one process of a cluster): settings from ``SNAPLINE_*``; ``mode`` tail or until-end."""
+    if mode not in ("tail", "until-end"):
+        msg = f"mode must be tail or until-end, got {mode!r}"
+        raise ValueError(msg)
+    return kafka_flow(Settings(), until_end=mode == "until-end")
 
 
 @dataclass(frozen=True, slots=True)
