@@ -43,6 +43,11 @@ class Pacer:
         self.sleep = sleep
         self._origin: tuple[int, float] | None = None
 
+    def anchor(self, ts_ns: int, wall_s: float) -> None:
+        """Event time ``ts_ns`` is due at ``wall_s`` on this pacer's clock (else: the first
+        event is due at once)."""
+        self._origin = (ts_ns, wall_s)
+
     def wait_until(self, ts_ns: int) -> None:
         if self.pace.speed is None:
             return

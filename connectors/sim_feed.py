@@ -55,11 +55,14 @@ class SimFeed:
     sequences: SequenceTracker = field(default_factory=SequenceTracker)
     messages: int = 0
 
-    def run(self, stop: threading.Event) -> None:
-        """Until the session ends or ``stop``; what was produced is flushed either way."""
+    def run(self, stop: threading.Event, pregenerate: bool = False) -> None:
+        """Until the session ends or ``stop``; what was produced is flushed either way.
+        ``pregenerate``: simulate everything first (bursts faster than the simulator can
+        compute live, for benchmarks; start the session far enough ahead of now)."""
+        step = self.end_ns if pregenerate else STEP_NS
         try:
             while self.sim.t < self.end_ns and not stop.is_set():
-                horizon = min(self.sim.t + STEP_NS, self.end_ns)
+                horizon = min(self.sim.t + step, self.end_ns)
                 while self.sim.t < horizon:
                     self.sim.step()
                 for out in heapq.merge(*self._batch(), key=lambda o: o.ts_recv_ns):

@@ -56,6 +56,8 @@ class SessionSim(_Sim):
 
     def _rate(self) -> float:
         t_s, sp = (self.t - self.plan.start_ns) / 1e9, self.sp
+        if sp.burst_start_s <= t_s < sp.burst_start_s + sp.burst_s:
+            return sp.burst_events_per_s
         shape = (
             1.0
             + sp.open_boost * math.exp(-t_s / (sp.open_decay_min * 60))

@@ -434,6 +434,22 @@ def bench_replay(
         out.write_text(json.dumps(result, indent=2) + "\n")
 
 
+@bench_app.command("live")
+def bench_live(
+    seconds: Annotated[float, typer.Option(help="live session length")] = 40.0,
+    burst_s: Annotated[float, typer.Option(help="burst length, mid-session")] = 5.0,
+    burst_events_per_s: Annotated[float, typer.Option(help="ES book events/s in it")] = 50_000,
+    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+) -> None:
+    """Live latency through Kafka, the dataflow and the bridge, with a burst of ES events."""
+    from bench.live_latency import describe, run_live_latency
+
+    result = run_live_latency(seconds, burst_s, burst_events_per_s)
+    typer.echo(describe(result))
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2) + "\n")
+
+
 @app.command("rerun")
 def rerun(
     out: Annotated[Path | None, typer.Option("--out", help="signals to a JSON-lines file")] = None,

@@ -152,5 +152,6 @@ class Settings(BaseSettings):
     levels: list[float] = []  # explicit SPY levels, always tracked (SNAPLINE_LEVELS='[480, 482.5]')
     instrument_id: int | None = None  # ES instrument to follow; None: the first one seen
     live_lateness_ms: int = Field(default=250, ge=0)  # live: wait this long for late events
+    live_idle_slack_ms: int = Field(default=10, ge=0)  # live: a caught-up input holds a snap
     topics_file: Path = PROJECT_ROOT / "redpanda" / "topics.yaml"
     produce_batch_records: int = Field(default=256, ge=1, le=2048)

@@ -53,6 +53,7 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
         self._now = now
         self._awake: datetime | None = None
         self._last_tick = now()
+        self._delivering = False
         self._finished = False
 
     def next_batch(self) -> list[Item]:
@@ -77,13 +78,15 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
             out.append(RawMessage(self._role, m.key(), value, headers, self._name, offset))
             self._next_offset = offset + 1
         self._awake = None if msgs else self._now() + IDLE_POLL
-        if (
-            not out
-            and self._idle_tick is not None
-            and self._now() - self._last_tick >= self._idle_tick
-        ):
+        # Caught up (nothing new): say so at once after data, then every idle tick, so the
+        # snap need not wait on a partition that has nothing to send.
+        due = self._delivering or (
+            self._idle_tick is not None and self._now() - self._last_tick >= self._idle_tick
+        )
+        if not out and self._idle_tick is not None and due:
             self._last_tick = self._now()
             out.append(IdleTick(self._name))
+        self._delivering = bool(out) and not isinstance(out[-1], IdleTick)
         return out
 
     def next_awake(self) -> datetime | None:

@@ -37,6 +37,7 @@ def _market(settings: Settings, partitions: tuple[str, ...], live: bool) -> Mark
         instrument_id=settings.instrument_id,
         live=live,
         lateness_ms=settings.live_lateness_ms,
+        idle_slack_ms=settings.live_idle_slack_ms,
     )
 
 

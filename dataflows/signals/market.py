@@ -3,9 +3,11 @@
 Inputs arrive per partition in time order, but partitions interleave arbitrarily. A snap at
 time T is emitted only once every partition has moved past T (its watermark), so the output
 depends on the data alone, never on arrival order: Kafka and file replay agree byte for byte.
-Live, a partition that has been quiet for longer than the allowed lateness stops holding the
-snap back (the event clock runs on with the wall clock); late events are counted and land in
-the next snap. A partition that is still delivering keeps its own watermark, even if behind.
+Live, a partition whose source has caught up (found nothing new) holds the snap back only by
+a small slack (the producer's batching), and one quiet for longer than the allowed lateness
+stops holding it at all (the event clock runs on with the wall clock); late events are
+counted and land in the next snap. A partition that is still delivering keeps its own
+watermark, even if behind.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from dataflows.signals.items import (
     BookBatch,
+    IdleTick,
     LevelInput,
     MarketInput,
     OptionEvent,
@@ -49,6 +52,7 @@ class MarketConfig:
     instrument_id: int | None = None  # None: the first ES instrument seen
     live: bool = False
     lateness_ms: int = 250  # live: how long a quiet partition may hold back the snap
+    idle_slack_ms: int = 10  # live: a caught-up partition holds the snap this long at most
 
 
 @dataclass(slots=True)
@@ -68,12 +72,24 @@ class Counters:
 
 
 class _Column:
-    """Time-ordered rows of one stream, appended in batches and consolidated on demand."""
+    """Time-ordered rows of one stream, appended in batches and consolidated on demand.
+
+    Rows live in buffers that grow by doubling, with the live rows between ``_lo`` and
+    ``_hi``: appending copies only the new rows and dropping old ones only moves ``_lo``, so
+    a burst costs linear time, not the square of the rows retained (the barrier window)."""
 
     def __init__(self, **empty: np.ndarray) -> None:
-        self.ts = np.empty(0, np.int64)
-        self.cols = empty  # column name -> array, row-aligned with ts
+        self._buf = {"ts": np.empty(0, np.int64), **empty}
+        self._lo = self._hi = 0
         self.pending: list[dict[str, np.ndarray]] = []
+
+    @property
+    def ts(self) -> np.ndarray:
+        return self._buf["ts"][self._lo : self._hi]
+
+    @property
+    def cols(self) -> dict[str, np.ndarray]:
+        return {k: v[self._lo : self._hi] for k, v in self._buf.items() if k != "ts"}
 
     def append(self, ts: np.ndarray, **cols: np.ndarray) -> None:
         self.pending.append({"ts": ts, **cols})
@@ -84,20 +100,46 @@ class _Column:
         if not self.pending:
             return 0
         late = sum(int(np.count_nonzero(p["ts"] <= snapped_ns)) for p in self.pending)
-        parts = [{"ts": self.ts, **self.cols}, *self.pending]
-        merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        last = int(self._buf["ts"][self._hi - 1]) if self._hi > self._lo else None
+        first = self._hi - self._reserve(sum(p["ts"].size for p in self.pending))
+        for part in self.pending:
+            n = part["ts"].size
+            for k, v in part.items():
+                self._buf[k][self._hi : self._hi + n] = v
+            self._hi += n
         self.pending = []
-        if np.any(np.diff(merged["ts"]) < 0):
-            order = np.argsort(merged["ts"], kind="stable")
-            merged = {k: v[order] for k, v in merged.items()}
-        self.ts = merged.pop("ts")
-        self.cols = merged
+        new_ts = self._buf["ts"][first : self._hi]
+        out_of_order = (last is not None and new_ts.size and int(new_ts.min()) < last) or bool(
+            np.any(np.diff(new_ts) < 0)
+        )
+        if out_of_order:  # interleaved partitions: restore time order over the live rows, in
+            # new arrays (rows already handed out in snap contexts must not change under them)
+            order = np.argsort(self.ts, kind="stable")
+            for k, v in self._buf.items():
+                v = v.copy()
+                v[self._lo : self._hi] = v[self._lo : self._hi][order]
+                self._buf[k] = v
         return late
+
+    def _reserve(self, n: int) -> int:
+        """Room for ``n`` more rows, in new, doubled buffers holding only the live rows when
+        full (never overwriting rows in place); returns how far the rows moved down."""
+        live = self._hi - self._lo
+        if self._hi + n <= self._buf["ts"].shape[0]:
+            return 0
+        cap = max(self._buf["ts"].shape[0], 1024)
+        while cap < live + n:
+            cap *= 2
+        for k, v in self._buf.items():
+            grown = np.empty((cap, *v.shape[1:]), v.dtype)
+            grown[:live] = v[self._lo : self._hi]
+            self._buf[k] = grown
+        shift, self._lo, self._hi = self._lo, 0, live
+        return shift
 
     def drop_before(self, i: int) -> None:
         if i > 0:
-            self.ts = self.ts[i:]
-            self.cols = {k: v[i:] for k, v in self.cols.items()}
+            self._lo = min(self._lo + i, self._hi)
 
 
 class MarketState:
@@ -107,6 +149,7 @@ class MarketState:
         self.cfg = cfg
         self.clock_ns = clock_ns
         self.watermark_ns = dict.fromkeys(cfg.partitions, NEVER)
+        self.caught_up: set[str] = set()  # live: partitions whose source had nothing new
         self.ended: set[str] = set()
         self.instrument_id = cfg.instrument_id
         self.book = _Column(
@@ -136,6 +179,8 @@ class MarketState:
     def add(self, item: MarketInput) -> list[LevelInput]:
         if isinstance(item, PartitionEnd):
             self.ended.add(item.partition)
+        elif isinstance(item, IdleTick):
+            self.caught_up.add(item.partition)
         elif isinstance(item, BookBatch):
             self._advance(item.partition, item.max_ts_ns)
             if self._wanted(item.instrument_id, len(item.ts_ns)):
@@ -165,6 +210,7 @@ class MarketState:
         return out
 
     def _advance(self, partition: str, ts_ns: int) -> None:
+        self.caught_up.discard(partition)
         self.watermark_ns[partition] = max(self.watermark_ns.get(partition, NEVER), ts_ns)
         self.max_ts_ns = max(self.max_ts_ns, ts_ns)
         if self.cfg.live:
@@ -197,6 +243,7 @@ class MarketState:
     def _watermark(self) -> int:
         floor = NEVER
         lateness_ns = self.cfg.lateness_ms * 1_000_000
+        slack_ns = self.cfg.idle_slack_ms * 1_000_000
         now = self.clock_ns()
         if self.anchor is not None:
             floor = self._event_clock(now) - lateness_ns
@@ -204,6 +251,10 @@ class MarketState:
         for p, wm in self.watermark_ns.items():
             if p in self.ended:
                 marks.append(FOREVER)
+            elif p in self.caught_up and self.anchor is not None:
+                # Live: its source found nothing new, so what comes next was received after
+                # now (less the producer's batching): it holds the snap only that long.
+                marks.append(max(wm, self._event_clock(now) - slack_ns))
             elif now - self.heard_ns.get(p, NEVER) > lateness_ns:
                 # Live: a partition quiet for longer than the lateness cannot hold the snap
                 # back; one still delivering (if behind, as in a fast replay) keeps its own mark.

@@ -97,6 +97,25 @@ def test_live_quiet_partition_holds_the_snap_back_only_for_the_lateness() -> Non
     assert state.counters.late_records == 1
 
 
+def test_live_caught_up_partition_holds_the_snap_only_for_the_slack() -> None:
+    from dataflows.signals.items import IdleTick
+
+    live = MarketConfig(PhysicsConfig(), ("book", "tape"), (479.95,), live=True,
+                        lateness_ms=250, idle_slack_ms=10)  # fmt: skip
+    clock = [10**9]
+    state = MarketState(live, lambda: clock[0])
+    assert state.add(book("book", 10, 95)) == []  # the tape has said nothing
+    state.add(IdleTick("tape"))  # its source polled: nothing new
+    clock[0] += 8 * MS  # event clock ~103 ms: within the slack of the 100 ms snap
+    assert state.add(book("book", 103)) == []
+    clock[0] += 4 * MS  # ~111 ms: past it
+    out = state.add(book("book", 111))
+    assert sorted({(li.context.ts_ns - T0) // MS for li in out}) == [100]
+    state.add(trades("tape", 105))  # data again: its own mark rules until the next idle tick
+    clock[0] += 100 * MS
+    assert state.add(book("book", 211)) == []
+
+
 def test_other_instruments_are_counted_not_mixed_in() -> None:
     state = MarketState(CFG, lambda: 0)
     state.add(book("book", 10))
