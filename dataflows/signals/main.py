@@ -107,8 +107,10 @@ def _kafka_source(
     )
 
 
-def kafka_flow_from_env() -> Dataflow:
-    return kafka_flow(Settings(), until_end=False)
+def kafka_flow_from_env(durable: bool = False) -> Dataflow:
+    """For ``bytewax.run``; with its ``-r`` recovery pass ``durable=True``, as
+    ``kafka_flow_from_env(durable=True)``, so output is acknowledged before each snapshot."""
+    return kafka_flow(Settings(), until_end=False, durable=durable)
 
 
 @dataclass(frozen=True, slots=True)
