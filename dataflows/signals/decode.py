@@ -6,7 +6,6 @@ dead-letter it and go on.
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -22,6 +21,7 @@ from schemas.dbn import (
     with_ts_out,
 )
 from schemas.envelope import RawHeaders, RawMessage
+from snapline import jsontext
 
 SCHEMA_BY_ROLE = {
     "es_mbp10": "dbn.mbp-10",
@@ -114,7 +114,7 @@ def _trades(partition: str, rec: np.ndarray) -> TradeBatch:
 def decode_option(msg: RawMessage, headers: RawHeaders) -> OptionEvent | DecodeFailure:
     """A Polygon/Massive options (or SPY quote) message (bytes as the vendor sent them)."""
     try:
-        doc = json.loads(msg.value)
+        doc = jsontext.loads(msg.value)
     except ValueError as exc:
         return DecodeFailure(msg, f"not JSON: {exc}")
     if not isinstance(doc, dict):
