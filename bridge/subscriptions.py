@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from snapline import jsontext
+
 
 class SubscriptionError(ValueError):
     """A subscribe message that cannot be used; the message says why."""
@@ -57,7 +59,7 @@ def wants(sub: Subscription, m: Meta) -> bool:
 
 def parse_subscribe(text: str) -> Subscription:
     try:
-        doc: Any = json.loads(text)
+        doc: Any = jsontext.loads(text)
     except ValueError:
         msg = 'expected a JSON object like {"action": "subscribe", "levels": [...]}'
         raise SubscriptionError(msg) from None

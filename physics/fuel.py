@@ -34,6 +34,12 @@ from physics.options import (
 
 Regime = Literal["AMPLIFY", "DAMPEN", "NEUTRAL"]
 CUSTOMER_BUY, CUSTOMER_SELL, UNKNOWN = 1, -1, 0
+# Vendor numbers beyond these are not market data (a corrupt or hostile row): ignored and
+# counted, so one row cannot overflow the gamma sums into inf or NaN (found by tests/fuzz).
+IV_RANGE = (1e-3, 20.0)  # implied volatility, per year: 0.1% to 2000%
+MAX_GAMMA = 1e3  # per share, per $1
+MAX_CONTRACTS = 10**8  # open interest, trade size
+MAX_PRICE = 1e6  # option premium or quote, $
 
 
 @dataclass(slots=True)
@@ -56,6 +62,7 @@ class FuelCounters:
     rows_without_greeks: int = 0  # no gamma/IV or no OI: the contract contributes nothing yet
     bad_rows: int = 0  # no parsable ticker/strike
     oi_flips_ignored: int = 0
+    implausible_values: int = 0  # IV, gamma, OI, size or price out of bounds: ignored
     trades: int = 0
     trades_unclassified: int = 0
     trades_unknown_contract: int = 0
@@ -84,9 +91,9 @@ def apply_greeks_row(book: FuelBook, row: dict[str, Any], ts_ns: int, cfg: Physi
         return
     st = book.contracts.setdefault(contract.ticker, ContractState(contract))
     iv, gamma, oi = (
-        _num(row.get("implied_volatility")),
-        _num(_get(row, "greeks", "gamma")),
-        _num(row.get("open_interest")),
+        _within(book, _num(row.get("implied_volatility")), *IV_RANGE),
+        _within(book, _num(_get(row, "greeks", "gamma")), -MAX_GAMMA, MAX_GAMMA),
+        _within(book, _num(row.get("open_interest")), 0, MAX_CONTRACTS),
     )
     st.iv = iv if iv is not None and iv > 0 else st.iv
     st.vendor_gamma = gamma if gamma is not None else st.vendor_gamma
@@ -94,7 +101,8 @@ def apply_greeks_row(book: FuelBook, row: dict[str, Any], ts_ns: int, cfg: Physi
         _set_open_interest(book, st, int(oi), ts_ns, cfg)
     quote = row.get("last_quote")
     if isinstance(quote, dict):
-        st.bid, st.ask = _num(quote.get("bid")), _num(quote.get("ask"))
+        st.bid = _within(book, _num(quote.get("bid")), 0, MAX_PRICE)
+        st.ask = _within(book, _num(quote.get("ask")), 0, MAX_PRICE)
     if (st.iv is None and st.vendor_gamma is None) or st.open_interest is None:
         book.counters.rows_without_greeks += 1
     book.greeks_as_of_ns = max(book.greeks_as_of_ns or 0, ts_ns)
@@ -151,6 +159,9 @@ def customer_side(
 
 def apply_option_trade(book: FuelBook, ticker: str, price: float, size: int) -> None:
     book.counters.trades += 1
+    if not (0 <= price <= MAX_PRICE and 0 <= size <= MAX_CONTRACTS):
+        book.counters.implausible_values += 1
+        return
     st = book.contracts.get(ticker)
     if st is None:
         try:
@@ -327,6 +338,14 @@ def _get(row: dict[str, Any], *path: str) -> Any:
     for p in path:
         cur = cur.get(p) if isinstance(cur, dict) else None
     return cur
+
+
+def _within(book: FuelBook, value: float | None, low: float, high: float) -> float | None:
+    """``value`` if it lies in [low, high]; None (and counted) if it is out of bounds."""
+    if value is None or low <= value <= high:
+        return value
+    book.counters.implausible_values += 1
+    return None
 
 
 def _num(value: object) -> float | None:

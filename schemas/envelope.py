@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 SCHEMA_VERSION = 1
 
@@ -47,8 +48,20 @@ class RawHeaders(BaseModel):
 
     @classmethod
     def from_kafka(cls, headers: Sequence[tuple[str, bytes | None]] | None) -> RawHeaders:
-        """Parse Kafka headers; raises ``pydantic.ValidationError`` naming what is missing."""
-        fields = {k: (v or b"").decode() for k, v in headers or []}
+        """Parse Kafka headers; raises ``pydantic.ValidationError`` naming what is missing, or
+        the header whose bytes are not UTF-8 text."""
+        fields: dict[str, str] = {}
+        for key, value in headers or []:
+            try:
+                fields[key] = (value or b"").decode()
+            except UnicodeDecodeError as exc:
+                error = PydanticCustomError(
+                    "header_not_utf8",
+                    "header value is not UTF-8 text (byte {at}: {why})",
+                    {"at": exc.start, "why": exc.reason},
+                )
+                detail: InitErrorDetails = {"type": error, "loc": (key,), "input": value}
+                raise ValidationError.from_exception_data(cls.__name__, [detail]) from None
         return cls.model_validate(fields)
 
 

@@ -7,7 +7,6 @@ the key never appears in a URL or a log line). Rows go to Kafka exactly as the v
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,8 +14,9 @@ from datetime import date
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlparse
 
-from connectors.polygon.rawjson import member_items
+from connectors.polygon.rawjson import is_utf8, member_items
 from schemas.envelope import RawHeaders
+from snapline import jsontext
 from snapline.errors import VendorError
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class ChainPage:
 def parse_page(body: bytes, where: str, ts_recv_ns: int) -> ChainPage:
     """One snapshot page -> its rows (keyed by contract), rejected rows and the next cursor."""
     try:
-        doc = json.loads(body)
+        doc = jsontext.loads(body)
         raws = member_items(body, "results") if isinstance(doc, dict) else None
     except ValueError as exc:
         msg = f"{where}: the response is not JSON ({exc})"
@@ -98,7 +98,7 @@ def parse_page(body: bytes, where: str, ts_recv_ns: int) -> ChainPage:
 def _ticker(row: Any) -> str | None:
     details = row.get("details") if isinstance(row, dict) else None
     ticker = details.get("ticker") if isinstance(details, dict) else None
-    return ticker if isinstance(ticker, str) and ticker else None
+    return ticker if isinstance(ticker, str) and ticker and is_utf8(ticker) else None
 
 
 def _last_updated_ns(row: dict[str, Any]) -> int | None:

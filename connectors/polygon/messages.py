@@ -7,13 +7,13 @@ WebSocket times are Unix milliseconds; the headers carry them as nanoseconds.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.polygon.rawjson import array_items
+from connectors.polygon.rawjson import array_items, is_utf8
 from schemas.envelope import RawHeaders
+from snapline import jsontext
 
 SOURCE_WS = "polygon.ws"
 NS_PER_MS = 1_000_000
@@ -70,7 +70,7 @@ def parse_frame(frame: bytes, market: str, ts_recv_ns: int) -> ParsedFrame:
     """Split one frame into routed events, rejected ones (with the reason) and statuses."""
     out = ParsedFrame()
     try:
-        events = json.loads(frame)
+        events = jsontext.loads(frame)
         if not isinstance(events, list):
             msg = f"expected a JSON array, got {type(events).__name__}"
             raise ValueError(msg)
@@ -120,6 +120,8 @@ def _problem(event: dict[str, Any], ev: str) -> str | None:
     sym = event.get("sym")
     if not isinstance(sym, str) or not sym:
         return "missing ticker 'sym'"
+    if not is_utf8(sym):  # JSON can carry a lone surrogate ("\\ud800"); a Kafka key cannot
+        return f"ticker 'sym' is not Unicode text: {sym!r}"
     for name, integral in _REQUIRED[ev].items():
         value = event.get(name)
         if isinstance(value, bool) or not isinstance(value, int | float):

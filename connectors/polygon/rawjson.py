@@ -89,3 +89,12 @@ def member_items(doc: bytes, key: str) -> list[bytes] | None:
             value = _strip(doc, value_span)
             return array_items(value)
     return None
+
+
+def is_utf8(text: str) -> bool:
+    """False for a string holding a lone surrogate: valid JSON (``"\\ud800"``), not UTF-8."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -6,7 +6,6 @@ dead-letter it and go on.
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -22,7 +21,9 @@ from schemas.dbn import (
     with_ts_out,
 )
 from schemas.envelope import RawHeaders, RawMessage
+from snapline import jsontext
 
+MAX_TS_NS = np.iinfo(np.int64).max
 SCHEMA_BY_ROLE = {
     "es_mbp10": "dbn.mbp-10",
     "es_trades": "dbn.trades",
@@ -62,6 +63,13 @@ def decode(msg: RawMessage) -> Decoded:
         return DecodeFailure(msg, f"records of another type or length inside a {expected} message")
     if np.unique(records["instrument_id"]).size != 1:
         return DecodeFailure(msg, "a raw message must hold one instrument's records")
+    # DBN marks an unknown time as 2**64-1; as int64 event time it would be negative.
+    undated = np.flatnonzero(records["ts_recv"] > MAX_TS_NS)
+    if undated.size:
+        i = int(undated[0])
+        return DecodeFailure(
+            msg, f"record {i} of {len(records)} has ts_recv {records['ts_recv'][i]}: not a time"
+        )
     if msg.role == "es_mbp10":
         return _book(msg.partition, records)
     return _trades(msg.partition, records)
@@ -114,7 +122,7 @@ def _trades(partition: str, rec: np.ndarray) -> TradeBatch:
 def decode_option(msg: RawMessage, headers: RawHeaders) -> OptionEvent | DecodeFailure:
     """A Polygon/Massive options (or SPY quote) message (bytes as the vendor sent them)."""
     try:
-        doc = json.loads(msg.value)
+        doc = jsontext.loads(msg.value)
     except ValueError as exc:
         return DecodeFailure(msg, f"not JSON: {exc}")
     if not isinstance(doc, dict):

@@ -108,13 +108,15 @@ def _kafka_source(
     )
 
 
-def kafka_flow_from_env(mode: str = "tail") -> Dataflow:
-    """For ``python -m bytewax.run 'dataflows.signals.main:kafka_flow_from_env("until-end")'``
-    (one process of a cluster): settings from ``SNAPLINE_*``; ``mode`` tail or until-end."""
+def kafka_flow_from_env(mode: str = "tail", durable: bool = False) -> Dataflow:
+    """For ``python -m bytewax.run`` (a process of a cluster), settings from ``SNAPLINE_*``:
+    ``'dataflows.signals.main:kafka_flow_from_env("until-end")'``; ``mode`` tail or
+    until-end. With ``bytewax.run -r`` (recovery) pass ``durable=True``, as
+    ``kafka_flow_from_env(durable=True)``, so output is acknowledged before each snapshot."""
     if mode not in ("tail", "until-end"):
         msg = f"mode must be tail or until-end, got {mode!r}"
         raise ValueError(msg)
-    return kafka_flow(Settings(), until_end=mode == "until-end")
+    return kafka_flow(Settings(), until_end=mode == "until-end", durable=durable)
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,3 +167,14 @@ def test_rows_without_greeks_or_ticker_are_counted_and_contribute_nothing() -> N
     apply_greeks_row(book, {"details": {}}, TEN_ET, CFG)
     assert book.counters.rows_without_greeks == 1 and book.counters.bad_rows == 1
     assert chain_of(book, TEN_ET, SESSION, CFG).strike.size == 0
+
+
+def test_implausible_vendor_numbers_are_ignored_and_counted() -> None:
+    book = FuelBook()
+    row = {**real_rows()[0], "implied_volatility": 1e-168, "open_interest": 1e300}
+    row["greeks"] = {**row["greeks"], "gamma": 1e300}
+    apply_greeks_row(book, row, TEN_ET, CFG)
+    st = book.contracts[row["details"]["ticker"]]
+    assert st.iv is None and st.vendor_gamma is None and st.open_interest is None
+    apply_option_trade(book, row["details"]["ticker"], 1.5, 10**12)
+    assert book.counters.implausible_values == 4 and st.customer_net == 0
