@@ -10,6 +10,7 @@ HDFS; on object stores the move is a copy, so readers may briefly see nothing, n
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections import defaultdict
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 
 from lake.blocks import BlockOut
 from lake.rows import Row
+from snapline.errors import SnaplineError
 
 BRONZE_PARTS = ("date", "source", "schema")
 TYPED_PARTS = ("date",)
@@ -44,9 +46,14 @@ def file_stem(partition: str, block: int) -> str:
     return f"{re.sub(r'[^A-Za-z0-9._-]', '_', partition)}-{block:010d}"
 
 
+class LakeWriteError(SnaplineError):
+    """The lake's storage refused a write (disk full, read-only, permissions); nothing of
+    that file was left where readers look."""
+
+
 class LakeStore:
-    def __init__(self, root: str) -> None:
-        self.fs, self.base = open_root(root)
+    def __init__(self, root: str, fs: pafs.FileSystem | None = None) -> None:
+        self.fs, self.base = (fs, root.rstrip("/")) if fs is not None else open_root(root)
         self.files_written = 0
         self.remove_superseded_partials()
 
@@ -69,11 +76,22 @@ class LakeStore:
                 [f"{self.base}/{table}", *(f"{p}={v}" for p, v in zip(parts, values, strict=True))]
             )
             data = [{k: v for k, v in r.items() if k not in parts} for r in members]
-            self.fs.create_dir(folder, recursive=True)
             tmp = f"{folder}/.{uuid.uuid4().hex}.tmp"
-            pq.write_table(pa.Table.from_pylist(data), tmp, filesystem=self.fs)
-            self.fs.move(tmp, f"{folder}/{name}")
+            try:
+                self.fs.create_dir(folder, recursive=True)
+                pq.write_table(pa.Table.from_pylist(data), tmp, filesystem=self.fs)
+                self.fs.move(tmp, f"{folder}/{name}")
+            except OSError as exc:
+                self._discard(tmp)
+                msg = f"lake: cannot write {folder}/{name}: {exc}"
+                raise LakeWriteError(msg) from exc
             self.files_written += 1
+
+    def _discard(self, path: str) -> None:
+        """Best effort: a half-written temporary file must not stay (readers skip dot files,
+        and the next start removes any left by a crash)."""
+        with contextlib.suppress(OSError):
+            self.fs.delete_file(path)
 
     def _remove(self, name: str) -> None:
         for info in self._files():

@@ -68,10 +68,23 @@ def thickness(depth: F64, typical_queue: F64, band_prices: int, eps: float) -> F
     return (depth + eps) / (typical_queue * band_prices + eps)
 
 
-def barrier_score(v: F64, q: F64) -> F64:
-    """``(tanh(2 v) - tanh(ln q)) / 2``: flow out of the band and a thin band favour BREAK;
-    refills and a thick band favour BOUNCE. ln q is clipped to [-3, 3]."""
-    score: F64 = (np.tanh(2.0 * v) - np.tanh(np.clip(np.log(q), -3.0, 3.0))) / 2.0
+def resilience(filled: F64, typical_queue: F64, band_prices: int, v: F64, eps: float) -> F64:
+    """``r = tanh(F / (Q n)) * clip(1 - 2 max(v, 0), 0, 1)``: aggression the band absorbed
+    (filled volume, in typical band depths) while its depth held. A defence that trades and
+    refills is a wall being tested; one that trades and empties (v >= 0.5) is being swept, and
+    earns nothing."""
+    absorbed = np.tanh(filled / (typical_queue * band_prices + eps))
+    held: F64 = absorbed * np.clip(1.0 - 2.0 * np.maximum(v, 0.0), 0.0, 1.0)
+    return held
+
+
+def barrier_score(v: F64, q: F64, r: F64 | None = None) -> F64:
+    """``clip((tanh(2 v) - tanh(ln q) - r) / 2, -1, 1)``: flow out of the band and a thin band
+    favour BREAK; refills, a thick band and absorbed aggression favour BOUNCE. ln q is
+    clipped to [-3, 3]; ``r`` (resilience) defaults to 0."""
+    held = np.zeros_like(v) if r is None else r
+    raw = (np.tanh(2.0 * v) - np.tanh(np.clip(np.log(q), -3.0, 3.0)) - held) / 2.0
+    score: F64 = np.clip(raw, -1.0, 1.0)
     return score
 
 

@@ -191,10 +191,12 @@ class Chain:
 
 
 def chain_of(book: FuelBook, now_ns: int, session: date, cfg: PhysicsConfig) -> Chain:
-    """Contracts expiring on ``session`` (0DTE) with what gamma needs."""
+    """Contracts expiring on ``session`` (0DTE) with what gamma needs, in ticker order: sums
+    over the chain then do not depend on the order rows arrived in (Kafka partitions
+    interleave them differently from a file), to the last bit."""
     use = [
         st
-        for st in book.contracts.values()
+        for _, st in sorted(book.contracts.items())
         if st.contract.expiry == session
         and st.open_interest is not None
         and (st.iv is not None or st.vendor_gamma is not None)

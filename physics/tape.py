@@ -46,14 +46,20 @@ def velocity(spot_then: float | None, spot_now: float | None, dt_s: float) -> fl
     return (spot_now - spot_then) / dt_s
 
 
-def tape_score(ofi: float | None, velocity_spy: float | None, s: int, u_ref: float) -> float | None:
-    """``mean(s * ofi, tanh(s * u / u_ref))`` over the parts observed, clipped to [-1, 1].
+def tape_score(
+    ofi: float | None, velocity_spy: float | None, s: int, u_ref: float, absorbed: float = 0.0
+) -> float | None:
+    """``mean(a, tanh(s * u / u_ref))`` over the parts observed, clipped to [-1, 1], where
+    ``a = s * ofi``, times ``1 - absorbed`` when it pushes toward a break.
 
-    ``s`` is -1 for support (a break goes down), +1 for resistance. None if neither is known.
+    ``s`` is -1 for support (a break goes down), +1 for resistance. ``absorbed`` is the
+    barrier's resilience: aggression a defence soaks up confirms nothing. None if neither
+    part is known.
     """
     parts = []
     if ofi is not None:
-        parts.append(s * ofi)
+        push = s * ofi
+        parts.append(push * (1.0 - absorbed) if push > 0 else push)
     if velocity_spy is not None:
         parts.append(math.tanh(s * velocity_spy / u_ref))
     if not parts:

@@ -39,6 +39,9 @@ class Barrier(_Model):
     defending_size: int | None = Field(ge=0)
     pull_ratio: float | None = None
     time_to_clear_s: float | None = None
+    resilience: float | None = Field(
+        default=None, description="[0, 1] aggression absorbed while the depth held (additive)"
+    )
 
 
 class Tape(_Model):

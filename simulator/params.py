@@ -56,14 +56,14 @@ class OptionsSimParams(BaseModel):
     block_p: float = Field(default=0.01, ge=0, le=1, description="share of block prints")
     block_size: tuple[int, int] = (50, 400)
     hedge_every_s: float = Field(default=0.5, gt=0, description="dealers re-hedge delta")
-    hedge_max_lots: int = Field(default=60, ge=1, description="ES lots per re-hedge, at most")
+    hedge_max_lots: int = Field(default=150, ge=1, description="ES lots per re-hedge, at most")
     chain_every_s: float = Field(default=60.0, gt=0, description="REST snapshot polls")
     page_limit: int = Field(default=25, ge=1, le=250, description="rows per snapshot page")
     spy_quote_every_s: float = Field(default=0.1, gt=0, description="SPY NBBO updates")
     latency_ms: int = Field(default=2, ge=0, description="vendor event to our receipt")
     # The scenarios' gamma at the level: open interest placed on the level's strike and the
     # share of customer flow that trades it, with the probability a customer buys.
-    level_oi: int = Field(default=40_000, ge=0)
+    level_oi: int = Field(default=100_000, ge=0)
     level_flow_share: float = Field(default=0.4, ge=0, le=1)
     level_buy_p: float = Field(default=0.75, ge=0, le=1)
 

@@ -63,7 +63,7 @@ def step(
     s = -1 if st.side == "support" else 1
     defending = inp.bids if st.side == "support" else inp.asks
     barrier = _barrier(defending, ctx, st, cfg)
-    tape = _tape(ctx, s, cfg)
+    tape = _tape(ctx, s, cfg, barrier.resilience or 0.0)
     fuel = _fuel(inp)
     weights = {"barrier": cfg.weight_barrier, "tape": cfg.weight_tape, "fuel": cfg.weight_fuel}
     raw = combine({"barrier": barrier.score, "tape": tape.score, "fuel": fuel.score}, weights)
@@ -116,12 +116,18 @@ def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfi
     aggression = ctx.tape.sell_volume if st.side == "support" else ctx.tape.buy_volume
     state: BarrierState = "UNOBSERVED"
     score = None
+    resilience = 0.0
     if d.observable:
         v = bar.vacuum_pressure(np.array([d.depth_start]), np.array([d.depth]), cfg.vacuum_eps)
         q = bar.thickness(
             np.array([d.depth]), np.array([d.typical_queue]), 2 * cfg.band_ticks + 1, cfg.vacuum_eps
         )
-        score = float(bar.barrier_score(v, q)[0])
+        n = 2 * cfg.band_ticks + 1  # prices in the band
+        r = bar.resilience(
+            np.array([float(d.filled)]), np.array([d.typical_queue]), n, v, cfg.vacuum_eps
+        )
+        score = float(bar.barrier_score(v, q, r)[0])
+        resilience = float(r[0])
         state = bar.barrier_state(score, d.depth, st.depth_median.median(), d.added, d.filled, cfg)
         st.depth_median.add(d.depth)
     return Barrier(
@@ -136,6 +142,7 @@ def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfi
         defending_size=d.quote_sz,
         pull_ratio=bar.pull_ratio(d.cancelled, d.filled),
         time_to_clear_s=bar.time_to_clear_s(d.depth, aggression, cfg.tape_window_s),
+        resilience=resilience,
     )
 
 
@@ -152,9 +159,9 @@ def _fuel(inp: LevelInput) -> Fuel:
     )
 
 
-def _tape(ctx: SnapContext, s: int, cfg: PhysicsConfig) -> Tape:
+def _tape(ctx: SnapContext, s: int, cfg: PhysicsConfig, absorbed: float) -> Tape:
     return Tape(
-        score=tape_score(ctx.tape.ofi, ctx.velocity, s, cfg.velocity_ref_spy),
+        score=tape_score(ctx.tape.ofi, ctx.velocity, s, cfg.velocity_ref_spy, absorbed),
         ofi=ctx.tape.ofi,
         buy_volume=ctx.tape.buy_volume,
         sell_volume=ctx.tape.sell_volume,

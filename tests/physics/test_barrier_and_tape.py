@@ -9,6 +9,7 @@ from physics.barrier import (
     barrier_score,
     barrier_state,
     pull_ratio,
+    resilience,
     thickness,
     time_to_clear_s,
     vacuum_pressure,
@@ -82,6 +83,20 @@ def test_band_flows_sum_only_inside_each_band() -> None:
 def test_time_to_clear() -> None:
     assert time_to_clear_s(120, aggressive_volume=60, window_s=5.0) == pytest.approx(10.0)
     assert time_to_clear_s(120, aggressive_volume=0, window_s=5.0) is None
+
+
+def test_worked_example_absorbing_wall_and_a_swept_one() -> None:
+    # D0 = D = 600 in a 9-price band, 400 filled, typical queue 40
+    v = vacuum_pressure(np.array([600]), np.array([600]), eps=1.0)
+    q = thickness(np.array([600.0]), np.array([40.0]), 9, eps=1.0)
+    r = resilience(np.array([400.0]), np.array([40.0]), 9, v, eps=1.0)
+    assert r[0] == pytest.approx(np.tanh(400 / 361), abs=1e-3)
+    assert barrier_score(v, q, r)[0] == pytest.approx(-0.636, abs=1e-3)
+    swept = vacuum_pressure(np.array([600]), np.array([100]), eps=1.0)  # v = 0.832
+    assert resilience(np.array([400.0]), np.array([40.0]), 9, swept, eps=1.0)[0] == 0.0
+    # against it, aggression that did not move price confirms little
+    assert tape_score(-0.5, 0.0, s=-1, u_ref=0.05, absorbed=0.8) == pytest.approx(0.05)
+    assert tape_score(0.5, 0.0, s=-1, u_ref=0.05, absorbed=0.8) == pytest.approx(-0.25)
 
 
 def test_worked_example_tape() -> None:
