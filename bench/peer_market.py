@@ -202,21 +202,25 @@ def _trim(cfg: PeerConfig, state: StateLike, clock: dict[str, Any], index: dict[
 
 
 class _Window:
-    """Running flows by (side, price) over the barrier window ``(t - window, t]``."""
+    """Running flows by (side, price) over the barrier window ``(t - window, t]``: each snap
+    adds the intervals that entered and subtracts those that left (keys sorted once)."""
 
     def __init__(self, state: StateLike) -> None:
         self.state = state
         self.buckets: dict[str, list[list[int]]] = state.get("buckets") or {}
         self.sums: dict[str, list[int]] = state.get("window") or {}
         self.added_to: int = state.get("window_to") or NEVER
+        self.keys = sorted(int(k) for k in self.buckets)
+        self.next_in = bisect_right(self.keys, self.added_to)
+        self.next_out = 0
 
     def advance(self, t: int, window_ns: int) -> None:
-        for g in sorted(int(k) for k in self.buckets):
-            if self.added_to < g <= t:
-                self._apply(self.buckets[str(g)], +1)
-            if g <= t - window_ns:  # out of the window (it was added: g <= t)
-                self._apply(self.buckets[str(g)], -1)
-                del self.buckets[str(g)]
+        while self.next_in < len(self.keys) and self.keys[self.next_in] <= t:
+            self._apply(self.buckets[str(self.keys[self.next_in])], +1)
+            self.next_in += 1
+        while self.next_out < self.next_in and self.keys[self.next_out] <= t - window_ns:
+            self._apply(self.buckets[str(self.keys[self.next_out])], -1)
+            self.next_out += 1
         self.added_to = max(self.added_to, t)
 
     def _apply(self, flows: list[list[int]], sign: int) -> None:
@@ -230,6 +234,8 @@ class _Window:
                 del self.sums[key]
 
     def save(self) -> None:
+        for g in self.keys[: self.next_out]:
+            del self.buckets[str(g)]
         self.state.set("buckets", self.buckets)
         self.state.set("window", self.sums)
         self.state.set("window_to", self.added_to)
