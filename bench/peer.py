@@ -23,9 +23,9 @@ SNAPLINE = ["snapline", "run", "signals", "--until-end"]
 
 
 def run_peer_bench(
-    runs: int = 3, dbn: list[Path] | None = None, levels: tuple[float, ...] = (480.5,)
+    runs: int = 3, files: list[Path] | None = None, levels: tuple[float, ...] = (480.5,)
 ) -> dict[str, Any]:
-    files = [*sample_files(), *(dbn or [])]
+    files = files or sample_files()
     with fresh_topics("benchp") as (s, catalog):
         s = s.model_copy(update={"levels": list(levels)})
         loaded = load(s, catalog, files)

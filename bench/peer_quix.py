@@ -1,9 +1,8 @@
 """The peer: snapline's per-level barrier and tape features, written in Quix Streams.
 
-    raw.es.mbp10 ──decode──┐
-                           ├─ concat (one state per ES instrument) ─ apply(stateful) ─┐
-    raw.es.trades ─decode──┤                                       barrier per level  ├─▶ out
-                           └─ rows ─ hopping window (tape, 5 s every snap) ─ final() ─┘   tape
+    raw.es.mbp10  ─ decode ──────┬─ concat ─ apply(stateful=True): barrier per level ─┐
+    raw.es.trades ─ decode ─┬────┘  (one state per ES instrument)                       ├─▶ out
+                            └─ rows ─ hopping window (5 s, every snap) ─ final(): tape ─┘
 
 Decoding reuses snapline's pure helper (``dataflows.signals.decode``: numpy views over the DBN
 bytes); everything after it (merge, state, windows, output) is Quix's. Run it as
@@ -156,9 +155,12 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     s = Settings()
     t0 = time.perf_counter()
+    ends = end_offsets(s)
+    if not ends:  # nothing to read: the until-end stop would never come
+        print("peer_quix: the raw ES topics are empty", file=sys.stderr)
+        return
     with tempfile.TemporaryDirectory() as state_dir:
-        app = build_app(s, args.out_topic, end_offsets(s), state_dir)
-        app.run()
+        build_app(s, args.out_topic, ends, state_dir).run()
     print(f"peer_quix: read to the end in {time.perf_counter() - t0:.2f} s", file=sys.stderr)
 
 
