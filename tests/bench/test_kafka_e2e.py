@@ -7,12 +7,12 @@ import json
 import pytest
 
 from bench.kafka_e2e import describe, run_kafka_bench
-from snapline.settings import Settings
+from snapline.broker.manager import LocalBroker
 
 pytestmark = pytest.mark.integration
 
 
-def test_one_run_reports_every_stage(settings: Settings) -> None:
+def test_one_run_reports_every_stage(broker: LocalBroker) -> None:  # it makes its own topics
     r = run_kafka_bench(runs=1, profile_top=0)
     assert r["input"]["es_records"] == 46_753
     assert r["input"]["raw_messages"] == 184  # 256-record micro-batches, per schema
