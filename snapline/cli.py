@@ -450,6 +450,68 @@ def bench_live(
         out.write_text(json.dumps(result, indent=2) + "\n")
 
 
+DbnOpt = Annotated[
+    list[Path] | None, typer.Option("--dbn", help="more DBN files beside the sample (repeatable)")
+]
+BenchLevelOpt = Annotated[
+    list[float] | None, typer.Option("--level", help="explicit SPY level [480.5] (repeatable)")
+]
+SampleOpt = Annotated[
+    bool, typer.Option("--sample/--no-sample", help="load the bundled ES sample (with --dbn)")
+]
+
+
+@bench_app.command("kafka")
+def bench_kafka(
+    runs: int = 3,
+    dbn: DbnOpt = None,
+    sample: SampleOpt = True,
+    level: BenchLevelOpt = None,
+    profile: Annotated[
+        int, typer.Option(help="top N functions of one cProfile'd run; 0: none")
+    ] = 15,
+    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+) -> None:
+    """Through a real broker: ingest rate, a bare consumer's limit, the signals dataflow."""
+    import json
+
+    from bench.kafka_e2e import describe, run_kafka_bench
+
+    result = run_kafka_bench(runs, _bench_files(sample, dbn), tuple(level or [480.5]), profile)
+    typer.echo(describe(result))
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+@bench_app.command("peer")
+def bench_peer(
+    runs: int = 3,
+    dbn: DbnOpt = None,
+    sample: SampleOpt = True,
+    level: BenchLevelOpt = None,
+    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+) -> None:
+    """snapline against the same features in Quix Streams, on the same raw topics."""
+    import json
+
+    from bench.peer import describe, run_peer_bench
+
+    result = run_peer_bench(runs, _bench_files(sample, dbn), tuple(level or [480.5]))
+    typer.echo(describe(result))
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def _bench_files(sample: bool, dbn: list[Path] | None) -> list[Path]:
+    from snapline.demo import sample_files
+
+    files = [*(sample_files() if sample else []), *(dbn or [])]
+    if not files:
+        msg = "nothing to load: give --dbn files or keep the sample"
+        raise ConfigError(msg)
+    return files
+
+
 @app.command("rerun")
 def rerun(
     out: Annotated[Path | None, typer.Option("--out", help="signals to a JSON-lines file")] = None,

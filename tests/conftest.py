@@ -22,13 +22,30 @@ ESM4_MBP10 = DATA / "derived_esm4-glbx-mdp3-20240508T000000-000002.mbp-10.dbn.zs
 ESM4_TRADES = DATA / "derived_esm4-glbx-mdp3-20240508T000000-000002.trades.dbn.zst"
 
 
+# Where the broker is: kept through the cleared environment below (and handed to the CLI
+# processes tests start), so a test session can use a broker on other ports than 9092/9093.
+BROKER_ENV = (
+    "SNAPLINE_BROKER__PORT",
+    "SNAPLINE_BROKER__CONTROLLER_PORT",
+    "SNAPLINE_BROKER__DATA_DIR",
+    "SNAPLINE_KAFKA__BOOTSTRAP_SERVERS",
+)
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without snapline settings, except where the broker is."""
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_") or k in BROKER_ENV}
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests start from a cleared snapline environment."""
+    """Tests start from a cleared snapline environment (the broker's address aside)."""
     import os
 
     for key in list(os.environ):
-        if key.startswith("SNAPLINE_"):
+        if key.startswith("SNAPLINE_") and key not in BROKER_ENV:
             monkeypatch.delenv(key)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from typing import Any
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from snapline.settings import Settings
+from tests.conftest import clean_env
 
 
 def read_all(settings: Settings, topic: str, timeout_s: float = 10.0) -> list[Message]:
@@ -47,7 +47,7 @@ def snapline(
     settings: Settings, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would, with this test's topics."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
+    env = clean_env()
     env |= {
         "SNAPLINE_TOPIC_PREFIX": settings.topic_prefix,
         "SNAPLINE_LEVELS": json.dumps(settings.levels),

@@ -4,7 +4,6 @@ levels and calls appear and update; a screenshot is saved for the README."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -20,7 +19,7 @@ from bridge.app import create_app
 from bridge.consumer import SignalsConsumer
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
-from tests.conftest import ESH4_MBP10, ESH4_TRADES
+from tests.conftest import ESH4_MBP10, ESH4_TRADES, clean_env
 from tests.integration.kafka_helpers import snapline
 
 pytestmark = pytest.mark.integration
@@ -29,7 +28,7 @@ SCREENSHOT = Path(__file__).parents[2] / "docs" / "img" / "dashboard.png"
 
 
 def _env(s: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
+    env = clean_env()
     return env | {"SNAPLINE_TOPIC_PREFIX": s.topic_prefix, "SNAPLINE_LEVELS": json.dumps(s.levels)}
 
 

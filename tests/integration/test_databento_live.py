@@ -3,7 +3,6 @@ local gateway speaking Databento's live protocol, into the real broker."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from snapline.errors import VendorAuthError
 from snapline.kafka.catalog import TopicCatalog
 from snapline.kafka.producer import TrackedProducer
 from snapline.settings import DatabentoSettings, Settings
-from tests.conftest import ESM4_MBP10, ESM4_TRADES
+from tests.conftest import ESM4_MBP10, ESM4_TRADES, clean_env
 from tests.integration.kafka_helpers import read_all
 from vendors.databento_gateway import (
     DatabentoGateway,
@@ -127,7 +126,7 @@ def test_cli_sigterm_flushes_and_reports(settings: Settings) -> None:
     records = load_records([ESM4_MBP10, ESM4_TRADES])
     gateway = DatabentoGateway(GatewayConfig(KEY, records, speed=0.5))  # ~4 s of feed
     running = gateway.serve_in_thread()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
+    env = clean_env()
     env |= {
         "SNAPLINE_TOPIC_PREFIX": settings.topic_prefix,
         "SNAPLINE_DATABENTO__GATEWAY": running.host,

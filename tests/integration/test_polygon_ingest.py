@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from snapline.errors import VendorAuthError
 from snapline.kafka.catalog import TopicCatalog
 from snapline.kafka.producer import TrackedProducer
 from snapline.settings import PolygonSettings, Settings
+from tests.conftest import clean_env
 from tests.integration.kafka_helpers import read_all
 from vendors.polygon_server import PolygonServer, PolygonServerConfig, RunningServer
 
@@ -192,7 +192,7 @@ def test_rate_limits_are_waited_out_and_a_cut_page_is_dead_lettered_then_retried
 
 
 def _cli_env(settings: Settings, address: str, key: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
+    env = clean_env()
     env.pop("MASSIVE_API_KEY", None)
     return env | {
         "SNAPLINE_TOPIC_PREFIX": settings.topic_prefix,

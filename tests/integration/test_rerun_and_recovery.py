@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 from dataflows.signals.main import replay_flow, run
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
-from tests.conftest import ESH4_MBP10, ESH4_TRADES, ESM4_MBP10, ESM4_TRADES
+from tests.conftest import ESH4_MBP10, ESH4_TRADES, ESM4_MBP10, ESM4_TRADES, clean_env
 from tests.integration.kafka_helpers import read_all, signals_of, snapline
 
 pytestmark = pytest.mark.integration
@@ -66,7 +65,7 @@ def test_sigkill_twice_then_resume_gives_the_uninterrupted_signals(
     assert snapline(s, "ingest", "dbn", str(ESH4_MBP10), str(ESH4_TRADES)).returncode == 0
     signals_topic = TopicCatalog.from_settings(s).name("signals")
     recovery = tmp_path / "recovery"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
+    env = clean_env()
     env |= {"SNAPLINE_TOPIC_PREFIX": s.topic_prefix, "SNAPLINE_LEVELS": json.dumps(s.levels)}
     cmd = [sys.executable, "-m", "snapline", "run", "signals", "--until-end",
            "--recovery", str(recovery), "--snapshot-s", "0.5"]  # fmt: skip
@@ -114,7 +113,7 @@ def test_lake_killed_twice_holds_every_input_once_and_reruns_the_signals(
     }
 
     root, recovery = tmp_path / "lake", tmp_path / "recovery"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
+    env = clean_env()
     env |= {"SNAPLINE_TOPIC_PREFIX": s.topic_prefix, "SNAPLINE_LAKE__BLOCK_MESSAGES": "100"}
     cmd = [sys.executable, "-m", "snapline", "run", "lake", "--until-end", "--root", str(root),
            "--recovery", str(recovery), "--snapshot-s", "0.2"]  # fmt: skip

@@ -1,0 +1,51 @@
+"""The Quix peer's own book maths on the worked examples of docs/physics.md."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import peer_book as pb
+
+T = 0.25  # ES tick
+
+
+def row(bids: list[tuple[float, int]], asks: list[tuple[float, int]] = ()) -> pb.Row:  # type: ignore[assignment]
+    def side(levels: list[tuple[float, int]]) -> tuple[list[int | None], list[int]]:
+        ticks: list[int | None] = [round(p / T) for p, _ in levels] + [None] * (10 - len(levels))
+        return ticks, [s for _, s in levels] + [0] * (10 - len(levels))
+
+    (bt, bs), (at, az) = side(bids), side(list(asks))
+    return [0, bt, bs, at, az]
+
+
+def test_flows_by_price_split_a_decrease_into_filled_and_pulled() -> None:
+    before = row([(4800.0, 10), (4799.75, 20)])
+    after = row([(4800.0, 4), (4799.75, 25)])
+    changes = {tk * T: d for s, tk, d in pb.deltas(before, after)}
+    assert changes == {4800.0: -6, 4799.75: 5}
+    assert pb.split_flow(-6, traded=4) == (0, 2, 4)  # 4 filled, 2 pulled
+    assert pb.split_flow(5, traded=0) == (5, 0, 0)
+
+
+def test_a_price_scrolling_out_of_a_full_ladder_is_not_a_cancel() -> None:
+    full = [(4800.0 - i * T, 10) for i in range(10)]
+    shifted = [(4800.0 - i * T, 10) for i in range(1, 11)]  # the top traded away
+    changes = pb.deltas(row(full), row(shifted))
+    assert changes == [[pb.BIDS, round(4800.0 / T), -10]]  # only the top; 4797.50 came into view
+
+
+def test_depth_in_the_band_and_observability() -> None:
+    book = row([(4800.0, 10), (4799.75, 20), (4799.5, 30), (4799.25, 40)])
+    lo, hi = pb.band(479.95 * 10, 1 * T, T)  # h = one tick here, as the doc's example
+    assert pb.band_depth(book, pb.BIDS, lo, hi) == 20 + 30 + 40
+    full = row([(4800.0 - i * T, 1) for i in range(10)])
+    assert pb.observable(full, pb.BIDS, 4797.75, T)
+    assert not pb.observable(full, pb.BIDS, 4797.5, T)  # past the deepest visible price
+
+
+def test_barrier_worked_examples() -> None:
+    v, score = pb.barrier(200, 120, 40.0, 9, 1.0)
+    assert v == pytest.approx(80 / 201)
+    assert score == pytest.approx(0.730, abs=1e-3)
+    _, wall = pb.barrier(100, 160, 10.0, 9, 1.0)
+    assert wall == pytest.approx(-0.574, abs=1e-3)

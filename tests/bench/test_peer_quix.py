@@ -1,0 +1,51 @@
+"""The Quix Streams peer against snapline, both through the real broker on the bundled ES
+sample: the same barrier and tape features at every (snap, level), exactly.
+
+Tolerance: integers (depth, added, cancelled, filled, buy and sell volume) equal; the barrier
+score (net outflow and thickness) within 1e-9; the tape on every snap but those of the last
+window, which Quix never closes (no later trade arrives).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench.common import load
+from bench.peer_compare import compare, read_json
+from snapline.demo import sample_files
+from snapline.kafka.catalog import TopicCatalog
+from snapline.kafka.clients import require_broker
+from snapline.kafka.topics import delete_topics
+from snapline.settings import Settings
+from tests.conftest import clean_env
+from tests.integration.kafka_helpers import snapline
+
+pytestmark = pytest.mark.integration
+
+
+def test_quix_features_equal_snaplines_on_the_sample(settings: Settings) -> None:
+    s = settings.model_copy(update={"levels": [480.5]})
+    catalog = TopicCatalog.from_settings(s)
+    loaded = load(s, catalog, sample_files())
+    assert loaded.records == 46_753
+    peer_topic = f"{s.topic_prefix}peer.quix.features"
+    env = clean_env() | {"SNAPLINE_TOPIC_PREFIX": s.topic_prefix,
+                         "SNAPLINE_LEVELS": json.dumps(s.levels)}  # fmt: skip
+    try:
+        quix = subprocess.run(
+            [sys.executable, "-m", "bench.peer_quix", "--out-topic", peer_topic],
+            env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert quix.returncode == 0, quix.stderr
+        flow = snapline(s, "run", "signals", "--until-end")
+        assert flow.returncode == 0, flow.stderr
+        agreement = compare(read_json(s, catalog.name("signals")), read_json(s, peer_topic))
+    finally:
+        delete_topics(require_broker(s.kafka), [peer_topic])
+    assert agreement.snapline_rows == 111_665  # as `snapline replay` on the sample
+    assert agreement.exact, agreement.describe() + f" {agreement.examples}"
+    assert agreement.tape_compared > 100_000
