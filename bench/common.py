@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from connectors.file_ingest import ingest_files
-
 from connectors.pacing import Pace, Pacer
 from snapline.kafka.catalog import TopicCatalog
 from snapline.kafka.clients import require_broker

@@ -82,7 +82,7 @@ class SessionParams(BaseModel):
     lean_sigma: float = Field(default=0.05, ge=0, description="order-flow tilt, stationary sd")
     lean_revert_s: float = Field(default=600.0, gt=0, description="tilt mean reversion time")
     lean_max: float = Field(default=0.2, ge=0, lt=0.5)
-    chunk_s: float = Field(default=60.0, gt=0, description="records flushed this often")
+    chunk_s: float = Field(default=10.0, gt=0, description="records flushed this often")
     # A burst of book activity (a news spike, a busy open), for latency benchmarks.
     burst_start_s: float = Field(default=0.0, ge=0, description="from the start")
     burst_s: float = Field(default=0.0, ge=0, description="0: no burst")

@@ -483,6 +483,24 @@ def bench_kafka(
         out.write_text(json.dumps(result, indent=2) + "\n")
 
 
+@bench_app.command("scaling")
+def bench_scaling(
+    minutes: Annotated[float, typer.Option(help="minutes of simulated session replayed")] = 2.0,
+    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+    plot: Annotated[Path | None, typer.Option(help="write the plot as PNG")] = None,
+) -> None:
+    """Replay throughput and peak memory against tracked levels (5-200) and input rate."""
+    from bench.scaling import describe, run_scaling
+    from bench.scaling import plot as draw
+
+    result = run_scaling(minutes)
+    typer.echo(describe(result))
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2) + "\n")
+    if plot is not None:
+        draw(result, plot)
+
+
 @bench_app.command("peer")
 def bench_peer(
     runs: int = 3,

@@ -19,6 +19,7 @@ from simulator.scenarios import Plan, run_scenario
 from snapline.broker.manager import LocalBroker
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
+from tests.conftest import clean_env
 from tests.integration.kafka_helpers import read_all, signals_of, snapline
 
 pytestmark = pytest.mark.integration
@@ -31,7 +32,7 @@ def _scenario(tmp_path: Path, seconds: float = 240) -> list[Path]:
 
 
 def _cli(s: Settings, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_")}
+    env = clean_env()
     env |= {"SNAPLINE_TOPIC_PREFIX": s.topic_prefix, "SNAPLINE_LEVELS": json.dumps(s.levels),
             "RUST_BACKTRACE": "0"}  # fmt: skip
     return subprocess.Popen([sys.executable, "-m", "snapline", *args], env=env,

@@ -18,7 +18,7 @@ from massive.websocket.models import EquityQuote, EquityTrade, Market, parse
 
 from connectors.polygon.capture import CaptureError, CaptureWriter, read_capture
 from dataflows.signals.main import replay_flow, run
-from simulator.options_world import OptionsWorld
+from simulator.options_world import GammaFocus, OptionsWorld
 from simulator.params import OptionsSimParams
 from simulator.polygon_feed import CollectSink, PolygonFeed
 from simulator.scenarios import START_NS, Plan, run_scenario
@@ -28,15 +28,17 @@ from vendors.polygon_server import PolygonServer, PolygonServerConfig
 SESSION = date(2025, 1, 2)
 
 
-def _feed(focus: str | None = None, seconds: float = 30.0) -> tuple[PolygonFeed, CollectSink]:
-    world = OptionsWorld(
-        OptionsSimParams(),
-        SESSION,
-        480.3,
-        np.random.default_rng(3),
-        480.0,
-        focus,  # type: ignore[arg-type]
+def _world(spot: float, seed: int, focus: GammaFocus | None = None) -> OptionsWorld:
+    """The chain around ``spot`` with the gamma of ``focus`` on the 480 strike."""
+    return OptionsWorld(
+        OptionsSimParams(), SESSION, spot, np.random.default_rng(seed), 480.0, focus
     )
+
+
+def _feed(
+    focus: GammaFocus | None = None, seconds: float = 30.0
+) -> tuple[PolygonFeed, CollectSink]:
+    world = _world(480.3, 3, focus)
     sink = CollectSink()
     feed = PolygonFeed(world, sink, ratio=10.0)
     for k in range(int(seconds * 10)):
@@ -100,16 +102,9 @@ def test_the_official_rest_client_pages_through_the_simulated_chain() -> None:
 
 @pytest.mark.parametrize(("focus", "sells_on_the_way_down"), [("short", True), ("long", False)])
 def test_dealers_hedge_with_the_sign_of_their_gamma(
-    focus: str, sells_on_the_way_down: bool
+    focus: GammaFocus, sells_on_the_way_down: bool
 ) -> None:
-    world = OptionsWorld(
-        OptionsSimParams(),
-        SESSION,
-        480.5,
-        np.random.default_rng(0),
-        480.0,
-        focus,  # type: ignore[arg-type]
-    )
+    world = _world(480.5, 0, focus)
     world.hedge(START_NS, 480.5, 10.0)  # the position they start with
     lots = [world.hedge(START_NS + k * 10**9, 480.5 - 0.1 * k, 10.0) for k in range(1, 6)]
     assert all(lot != 0 for lot in lots)

@@ -1,0 +1,107 @@
+"""How cost grows: in-process replay of one simulated session stretch with 5 to 200 tracked
+levels, and with the ES input rate raised, each a fresh process (its own peak memory); a PNG
+plots throughput and peak memory against the number of levels."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from simulator.params import SessionParams
+from simulator.session import simulate_session
+
+LEVELS = (5, 20, 50, 100, 200)
+RATES = (430.0, 1_720.0, 6_880.0)  # the day's average ES book events/s, 4x and 16x
+
+
+def _levels(n: int, around: float = 480.0) -> list[str]:
+    """``n`` explicit levels $0.10 apart around spot (the round and gamma levels come too)."""
+    return [f"{around + 0.1 * (i - n // 2):.2f}" for i in range(n)]
+
+
+def _session(folder: Path, minutes: float, rate: float) -> tuple[list[Path], int]:
+    sp = SessionParams(hours=minutes / 60, events_per_s=rate, open_boost=0, close_boost=0)
+    report = simulate_session(date(2025, 3, 14), folder, seed=3, sp=sp)
+    return report.files, report.mbp_records + report.trade_records
+
+
+# Runs ``snapline`` and prints its own peak resident memory (KB) last on stderr: VmHWM, as
+# ru_maxrss would carry the parent's peak across fork and exec.
+_MEASURED = (
+    "import runpy, sys\n"
+    "try:\n    runpy.run_module('snapline', run_name='__main__')\n"
+    "finally:\n"
+    "    hwm = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')]\n"
+    "    print(hwm[0].split()[1], file=sys.stderr)"
+)
+
+
+def _replay(files: list[Path], levels: list[str], out: Path) -> tuple[float, float, int]:
+    args = [sys.executable, "-c", _MEASURED, "replay", "--out", str(out),
+            "--dbn", str(files[0]), "--dbn", str(files[1]), "--options", str(files[2])]  # fmt: skip
+    for lv in levels:
+        args += ["--level", lv]
+    t0 = time.perf_counter()
+    done = subprocess.run(args, check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    peak_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
+    signals = sum(1 for _ in out.open())
+    return seconds, peak_mb, signals
+
+
+def _row(levels: int, records: int, rate: float, run: tuple[float, float, int]) -> dict[str, Any]:
+    seconds, peak_mb, signals = run
+    return {
+        "levels": levels, "es_records": records, "rate": rate, "seconds": round(seconds, 2),
+        "es_records_per_s": round(records / seconds), "signals": signals,
+        "signals_per_s": round(signals / seconds), "peak_rss_mb": round(peak_mb, 1),
+    }  # fmt: skip
+
+
+def run_scaling(minutes: float = 2.0) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.jsonl"
+        base, records = _session(Path(tmp) / "base", minutes, RATES[0])
+        for n in LEVELS:
+            rows.append(_row(n, records, RATES[0], _replay(base, _levels(n), out)))
+        for rate in RATES[1:]:
+            files, records = _session(Path(tmp) / f"r{rate:.0f}", minutes, rate)
+            rows.append(_row(LEVELS[0], records, rate, _replay(files, _levels(LEVELS[0]), out)))
+    return {"minutes_of_event_time": minutes, "rows": rows}
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in result["rows"] if r["rate"] == RATES[0]]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    n = [r["levels"] for r in rows]
+    ax1.plot(n, [r["es_records_per_s"] for r in rows], "o-", label="ES records/s")
+    ax1.plot(n, [r["signals_per_s"] for r in rows], "s--", label="signals/s")
+    ax1.set(xscale="log", yscale="log", xlabel="tracked levels", title="replay throughput")
+    ax1.legend()
+    ax2.plot(n, [r["peak_rss_mb"] for r in rows], "o-")
+    ax2.set(xscale="log", xlabel="tracked levels", ylabel="MB", title="peak resident memory")
+    fig.suptitle(f"{result['minutes_of_event_time']} min of a simulated session, in process")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def describe(result: dict[str, Any]) -> str:
+    lines = ["levels  ES records  in (ev/s)  seconds  ES records/s  signals/s  peak MB"]
+    for r in result["rows"]:
+        lines.append(
+            f"{r['levels']:>6}  {r['es_records']:>10,}  {r['rate']:>9,.0f}  {r['seconds']:>7}  "
+            f"{r['es_records_per_s']:>12,}  {r['signals_per_s']:>9,}  {r['peak_rss_mb']:>7}"
+        )
+    return "\n".join(lines)
