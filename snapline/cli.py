@@ -398,6 +398,32 @@ def lake_stats(
     typer.echo("\n".join(lines) if lines else f"the lake under {where} is empty")
 
 
+@bench_app.command("all")
+def bench_all(
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="JSON figures and the plot")] = Path(
+        "docs/bench"
+    ),
+) -> None:
+    """Every benchmark, one after another (about 10 minutes here)."""
+    from bench.all import run_all
+
+    run_all(out_dir, typer.echo)
+
+
+@bench_app.command("cluster")
+def bench_cluster(
+    runs: int = 3,
+    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+) -> None:
+    """The signals dataflow on the bundled sample with 1 and with 2 Bytewax processes."""
+    from bench.cluster import describe, run_cluster_bench
+
+    result = run_cluster_bench(runs)
+    typer.echo(describe(result))
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2) + "\n")
+
+
 @bench_app.command("bridge")
 def bench_bridge(
     clients: int = 500,
