@@ -100,10 +100,12 @@ def typical_queue(row: Row, s: int) -> float:
     return float(median(shown)) if shown else 0.0
 
 
-def barrier(depth_start: int, depth: int, queue: float, prices: int, eps: float) -> tuple[
-    float, float
-]:  # fmt: skip
-    """Net outflow ``v`` and the barrier score (docs/physics.md, Barrier)."""
+def barrier(
+    depth_start: int, depth: int, filled: int, queue: float, prices: int, eps: float
+) -> tuple[float, float]:
+    """Net outflow ``v`` and the barrier score with resilience (docs/physics.md, Barrier)."""
     v = (depth_start - depth) / (max(depth_start, depth) + eps)
     q = (depth + eps) / (queue * prices + eps)
-    return v, (math.tanh(2 * v) - math.tanh(min(max(math.log(q), -3.0), 3.0))) / 2
+    r = math.tanh(filled / (queue * prices + eps)) * min(max(1 - 2 * max(v, 0.0), 0.0), 1.0)
+    raw = (math.tanh(2 * v) - math.tanh(min(max(math.log(q), -3.0), 3.0)) - r) / 2
+    return v, min(max(raw, -1.0), 1.0)

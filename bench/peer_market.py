@@ -268,7 +268,8 @@ def _levels(
                 a, c, f = a + acc[0], c + acc[1], f + acc[2]
         seen = pb.observable(book, s, level_es, p.es_tick)
         prices = 2 * p.band_ticks + 1
-        v, score = pb.barrier(depth_start, depth, pb.typical_queue(book, s), prices, p.vacuum_eps)
+        queue = pb.typical_queue(book, s)
+        v, score = pb.barrier(depth_start, depth, f, queue, prices, p.vacuum_eps)
         out.append({
             "kind": "level", "ts_ns": t, "level_id": lv.level_id, "side": side, "spot": spot,
             "observable": seen, "depth": depth, "depth_start": depth_start,

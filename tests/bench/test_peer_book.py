@@ -44,8 +44,8 @@ def test_depth_in_the_band_and_observability() -> None:
 
 
 def test_barrier_worked_examples() -> None:
-    v, score = pb.barrier(200, 120, 40.0, 9, 1.0)
+    v, score = pb.barrier(200, 120, 30, 40.0, 9, 1.0)
     assert v == pytest.approx(80 / 201)
-    assert score == pytest.approx(0.730, abs=1e-3)
-    _, wall = pb.barrier(100, 160, 10.0, 9, 1.0)
-    assert wall == pytest.approx(-0.574, abs=1e-3)
+    assert score == pytest.approx(0.7214, abs=1e-4)
+    _, wall = pb.barrier(100, 160, 10, 10.0, 9, 1.0)
+    assert wall == pytest.approx(-0.6288, abs=1e-4)

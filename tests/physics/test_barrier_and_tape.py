@@ -31,9 +31,13 @@ def test_worked_example_vacuum() -> None:
     assert v[0] == pytest.approx(80 / 201)
     # the band holds 120 where the book shows 40 a price (9 prices): q = 121/361, thin
     q = thickness(np.array([120]), np.array([40.0]), 9, eps=1.0)
-    score = barrier_score(v, q)[0]
-    assert score == pytest.approx((np.tanh(160 / 201) - np.tanh(np.log(121 / 361))) / 2)
-    assert score == pytest.approx(0.7299, abs=1e-4)
+    assert barrier_score(v, q)[0] == pytest.approx(
+        (np.tanh(160 / 201) - np.tanh(np.log(121 / 361))) / 2
+    )  # 0.730 before resilience; the 30 filled while depth fell earn little of it:
+    r = resilience(np.array([30.0]), np.array([40.0]), 9, v, eps=1.0)
+    assert r[0] == pytest.approx(np.tanh(30 / 361) * (1 - 160 / 201))
+    score = barrier_score(v, q, r)[0]
+    assert score == pytest.approx(0.7214, abs=1e-4)
     assert (
         barrier_state(score, depth=120, median_depth=150.0, flows_a=10, flows_f=30, cfg=CFG)
         == "VACUUM"
@@ -45,9 +49,11 @@ def test_worked_example_wall_and_absorption() -> None:
     # refills outpace what left: D0 100, +80 added, 10 pulled, 10 filled: D = 160
     v = vacuum_pressure(np.array([100]), np.array([160]), 1.0)
     q = thickness(np.array([160]), np.array([10.0]), 9, 1.0)  # 161/91: thicker than the book
-    s = barrier_score(v, q)[0]
-    assert s == pytest.approx((np.tanh(2 * -60 / 161) - np.tanh(np.log(161 / 91))) / 2)
-    assert s == pytest.approx(-0.5741, abs=1e-4)
+    assert barrier_score(v, q)[0] == pytest.approx(-0.5741, abs=1e-4)  # before resilience
+    r = resilience(np.array([10.0]), np.array([10.0]), 9, v, 1.0)  # depth held: all of it
+    assert r[0] == pytest.approx(np.tanh(10 / 91))
+    s = barrier_score(v, q, r)[0]
+    assert s == pytest.approx(-0.6288, abs=1e-4)
     assert (
         barrier_state(s, depth=160, median_depth=120.0, flows_a=80, flows_f=10, cfg=CFG) == "WALL"
     )
