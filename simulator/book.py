@@ -52,6 +52,16 @@ class SimBook:
             size -= take
         return fills
 
+    def prune(self, keep_ticks: int) -> None:
+        """Forget queues further than ``keep_ticks`` from the touch: nobody trades them, and a
+        day of wandering would otherwise leave thousands of prices to search on every event."""
+        bb, ba = self.best_bid(), self.best_ask()
+        if bb is not None:
+            self.bids = {t: q for t, q in self.bids.items() if t >= bb - keep_ticks}
+        if ba is not None:
+            self.asks = {t: q for t, q in self.asks.items() if t <= ba + keep_ticks}
+        self._top.clear()
+
     def top(self, bid: bool) -> list[tuple[int, int]]:
         """The ten best prices of a side, best first, as (tick, size)."""
         top = self._top.get(bid)

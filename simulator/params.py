@@ -35,6 +35,8 @@ class SimParams(BaseModel):
     sweep_lots: int = 900
     sweep_through_ticks: int = 12
     touch_ticks: int = Field(default=2, ge=0, description="mid this close: touched")
+    keep_ticks: int = Field(default=60, ge=20, description="queues kept either side of touch")
+    prune_every: int = Field(default=2_000, ge=1, description="events between book prunes")
 
 
 class OptionsSimParams(BaseModel):
@@ -79,8 +81,8 @@ class SessionParams(BaseModel):
     close_boost: float = Field(default=1.8, ge=0, description="extra activity into the close")
     open_decay_min: float = Field(default=25.0, gt=0, description="the open's rush e-folds")
     close_rise_min: float = Field(default=20.0, gt=0, description="the close's rush builds")
-    lean_sigma: float = Field(default=0.05, ge=0, description="order-flow tilt, stationary sd")
-    lean_revert_s: float = Field(default=600.0, gt=0, description="tilt mean reversion time")
+    lean_sigma: float = Field(default=0.01, ge=0, description="order-flow tilt, stationary sd")
+    lean_revert_s: float = Field(default=120.0, gt=0, description="tilt mean reversion time")
     lean_max: float = Field(default=0.2, ge=0, lt=0.5)
     chunk_s: float = Field(default=10.0, gt=0, description="records flushed this often")
     # A burst of book activity (a news spike, a busy open), for latency benchmarks.

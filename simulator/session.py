@@ -45,6 +45,7 @@ class SessionSim(_Sim):
         self.norm = float(np.mean(self.activity(np.linspace(0, self.day_s, 4001))))
         self.lean = 0.0
         self._lean_at = plan.start_ns
+        self._events = 0
 
     def activity(self, t_s: np.ndarray | float) -> np.ndarray:
         sp = self.sp
@@ -75,7 +76,11 @@ class SessionSim(_Sim):
         return 0.5 + self.lean
 
     def _agents(self) -> None:
-        return None  # no scenario at a level: only the crowd and the dealers
+        # no scenario at a level: only the crowd and the dealers; the book is kept to what
+        # trades (scenarios are short enough not to need it)
+        self._events += 1
+        if self._events % self.p.prune_every == 0:
+            self.book.prune(self.p.keep_ticks)
 
 
 @dataclass(frozen=True, slots=True)
