@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 
 import numpy as np
 
+from simulator.option_tape import OPTION_EXCHANGES
 from simulator.options_world import OptionPrint, OptionsWorld, half_spread
 
 NS_PER_MS = 1_000_000
-OPTION_EXCHANGES = (302, 303, 304, 308, 309, 312, 313, 316, 319, 322, 323, 325)
 STOCK_EXCHANGES = (4, 7, 11, 12, 15, 19, 21)
 REST_BASE = "https://api.massive.com"
 
