@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from physics.config import PhysicsConfig
+from physics.fuel import session_date
 from physics.outcomes import LevelTest, brier, label_tests, log_loss, wilson
 
 
@@ -21,6 +23,16 @@ class LevelSeries:
     ts_ns: np.ndarray
     signal: np.ndarray  # str
     break_score: np.ndarray  # float, NaN where null
+    level_prices: np.ndarray | None = None  # per signal, for a level that moves (the VWAP)
+
+    def price_path(self, ts_ns: np.ndarray) -> float | np.ndarray:
+        """The level's price along a price path: its one price, or for a moving level the
+        price last published at each instant (NaN before its first signal)."""
+        lp = self.level_prices
+        if lp is None or len(lp) == 0 or np.all(lp == lp[0]):
+            return self.price
+        i = np.searchsorted(self.ts_ns, ts_ns, side="right") - 1
+        return np.where(i >= 0, lp[np.maximum(i, 0)], np.nan)
 
     def at(self, t_ns: int) -> tuple[str, float] | None:
         """The signal published at or before ``t_ns``, or None if the level had none yet."""
@@ -35,47 +47,50 @@ class ScoredTest:
     call: str  # at the touch: BREAK, BOUNCE, NEUTRAL, ABSTAIN, or NONE (level not published)
     break_score: float  # NaN when null or not published
     lead_calls: dict[float, str] = field(default_factory=dict)
+    session: str = ""  # tests of one session share its market: intervals cluster on it
 
 
 def score_tests(
     ts_ns: np.ndarray, spot: np.ndarray, levels: list[LevelSeries], cfg: PhysicsConfig,
-    move: float | None = None,
+    move: float | None = None, session: str | None = None,
 ) -> list[ScoredTest]:  # fmt: skip
-    """Label every test of every level and attach the calls published before it."""
+    """Label every test of every level and attach the calls published before it. ``session``
+    names the session the path belongs to (default: each test's New York trading date)."""
     x = cfg.outcome_move_spy if move is None else move
     out = []
     for lv in levels:
         for t in label_tests(
-            ts_ns, spot, lv.price, cfg.touch_band_spy, x, int(cfg.outcome_horizon_s * 1e9)
-        ):
+            ts_ns, spot, lv.price_path(ts_ns), cfg.touch_band_spy, x,
+            int(cfg.outcome_horizon_s * 1e9),
+        ):  # fmt: skip
             now = lv.at(t.touch_ns)
             leads = {}
             for lead in cfg.lead_times_s:
                 before = lv.at(t.touch_ns - int(lead * 1e9))
                 leads[lead] = before[0] if before else "NONE"
             out.append(
-                ScoredTest(t, lv.kinds, now[0] if now else "NONE", now[1] if now else np.nan, leads)
-            )
+                ScoredTest(
+                    t, lv.kinds, now[0] if now else "NONE", now[1] if now else np.nan, leads,
+                    session or session_date(t.touch_ns).isoformat(),
+                )
+            )  # fmt: skip
     return sorted(out, key=lambda s: (s.test.touch_ns, s.test.level))
 
 
 def summarise(tests: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]:
     """Every figure of the report; rates on fewer than ``min_tests`` are withheld."""
     resolved = [s for s in tests if s.test.outcome != "CENSORED"]
-    breaks = sum(s.test.outcome == "BREAK" for s in resolved)
     called = [s for s in resolved if s.call in ("BREAK", "BOUNCE")]
-    hits = sum(s.call == s.test.outcome for s in called)
-    sessions = {s.test.touch_ns // 86_400_000_000_000 for s in tests}
     return {
         "tests": len(tests),
         "resolved": len(resolved),
         "censored": len(tests) - len(resolved),
-        "sessions": len(sessions),
-        "base_rate_break": _rate(breaks, len(resolved), cfg),
+        "sessions": len({s.session for s in tests}),
+        "base_rate_break": _rate(resolved, lambda s: s.test.outcome == "BREAK", cfg),
         "calls_at_touch": dict(Counter(s.call for s in tests)),
-        "coverage": _rate(len(called), len(resolved), cfg),
-        "abstain_rate": _rate(sum(s.call == "ABSTAIN" for s in resolved), len(resolved), cfg),
-        "hit_rate": _rate(hits, len(called), cfg),
+        "coverage": _rate(resolved, lambda s: s.call in ("BREAK", "BOUNCE"), cfg),
+        "abstain_rate": _rate(resolved, lambda s: s.call == "ABSTAIN", cfg),
+        "hit_rate": _rate(called, lambda s: s.call == s.test.outcome, cfg),
         "per_class": {c: _precision_recall(resolved, c, cfg) for c in ("BREAK", "BOUNCE")},
         "probability": _probability(resolved, cfg),
         "hit_rate_at_lead_s": {
@@ -85,18 +100,50 @@ def summarise(tests: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]:
     }
 
 
-def _rate(k: int, n: int, cfg: PhysicsConfig) -> dict[str, Any]:
+def _rate(
+    tests: list[ScoredTest], hit: Callable[[ScoredTest], bool], cfg: PhysicsConfig
+) -> dict[str, Any]:
+    """The share of ``tests`` that ``hit``, with a Wilson interval (tests independent) and a
+    session-clustered one: tests of one session share its market, so they are not
+    independent draws, and the clustered interval is the honest one (DESIGN §8)."""
+    n = len(tests)
     if n < cfg.min_tests:
         return {"n": n, "value": None, "note": f"withheld: fewer than {cfg.min_tests}"}
-    lo, hi = wilson(k, n)
-    return {"n": n, "value": k / n, "ci95": [lo, hi]}
+    k = sum(hit(s) for s in tests)
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for s in tests:
+        per[s.session][0] += hit(s)
+        per[s.session][1] += 1
+    hits, counts = np.array(list(per.values()), dtype=np.float64).T
+    return {
+        "n": n,
+        "value": k / n,
+        "ci95": list(wilson(k, n)),
+        "sessions": len(per),
+        "ci95_clustered": clustered_ci(hits, counts),
+    }
+
+
+def clustered_ci(hits: np.ndarray, counts: np.ndarray, z: float = 1.96) -> list[float] | None:
+    """95% interval of ``sum(hits) / sum(counts)`` with a cluster-robust (sandwich) variance
+    over sessions: ``G / (G - 1) * sum_g (h_g - p n_g)^2 / N^2``. None with fewer than two
+    sessions (no spread between sessions to measure)."""
+    g = len(counts)
+    if g < 2:
+        return None
+    n = counts.sum()
+    p = hits.sum() / n
+    se = np.sqrt(g / (g - 1) * np.sum((hits - p * counts) ** 2)) / n
+    return [float(max(p - z * se, 0.0)), float(min(p + z * se, 1.0))]
 
 
 def _precision_recall(resolved: list[ScoredTest], c: str, cfg: PhysicsConfig) -> dict[str, Any]:
-    tp = sum(s.call == c and s.test.outcome == c for s in resolved)
+    def right(s: ScoredTest) -> bool:
+        return s.call == s.test.outcome
+
     return {
-        "precision": _rate(tp, sum(s.call == c for s in resolved), cfg),
-        "recall": _rate(tp, sum(s.test.outcome == c for s in resolved), cfg),
+        "precision": _rate([s for s in resolved if s.call == c], right, cfg),
+        "recall": _rate([s for s in resolved if s.test.outcome == c], right, cfg),
     }
 
 
@@ -132,16 +179,12 @@ def _reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict[str,
 
 def _lead_rate(resolved: list[ScoredTest], lead: float, cfg: PhysicsConfig) -> dict[str, Any]:
     called = [s for s in resolved if s.lead_calls.get(lead) in ("BREAK", "BOUNCE")]
-    return _rate(sum(s.lead_calls[lead] == s.test.outcome for s in called), len(called), cfg)
+    return _rate(called, lambda s: s.lead_calls[lead] == s.test.outcome, cfg)
 
 
 def _by_kind(resolved: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]:
     kinds = sorted({k for s in resolved for k in s.kinds})
     return {
-        k: _rate(
-            sum(s.test.outcome == "BREAK" for s in resolved if k in s.kinds),
-            sum(k in s.kinds for s in resolved),
-            cfg,
-        )
+        k: _rate([s for s in resolved if k in s.kinds], lambda s: s.test.outcome == "BREAK", cfg)
         for k in kinds
     }

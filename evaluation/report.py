@@ -40,6 +40,7 @@ def load_signals(path: Path) -> tuple[np.ndarray, np.ndarray, list[LevelSeries]]
                 d["ts"].append(s["ts_event_ns"])
                 d["signal"].append(s["signal"])
                 d["score"].append(np.nan if s["break_score"] is None else s["break_score"])
+                d["price"].append(s["level_price"])
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 msg = f"{path} line {n}: not a LevelSignal ({exc})"
                 raise InputError(msg) from exc
@@ -53,6 +54,7 @@ def load_signals(path: Path) -> tuple[np.ndarray, np.ndarray, list[LevelSeries]]
             np.array(d["ts"], np.int64),
             np.array(d["signal"]),
             np.array(d["score"], np.float64),
+            np.array(d["price"], np.float64),
         )
         for lid, d in sorted(per_level.items())
     ]
@@ -134,7 +136,10 @@ def _price_plot(
     ax.plot(hours, spot, lw=0.7, color="#333", label="spot (SPY $)")
     lo, hi = (spot.min(), spot.max()) if spot.size else (0, 1)
     for lv in levels:
-        if lo - 0.5 <= lv.price <= hi + 0.5:
+        path = lv.price_path(ts)
+        if isinstance(path, np.ndarray):  # a moving level (the VWAP): drawn along its path
+            ax.plot(hours, path, lw=0.6, ls=":", color="#1f77b4")
+        elif lo - 0.5 <= lv.price <= hi + 0.5:
             ax.axhline(lv.price, lw=0.5, ls="--", color="#999")
     colour = {"BREAK": "#d62728", "BOUNCE": "#2ca02c", "CENSORED": "#7f7f7f"}
     marker = {"BREAK": "^", "BOUNCE": "v", "NEUTRAL": "o", "ABSTAIN": "x", "NONE": "."}

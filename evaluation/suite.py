@@ -35,7 +35,9 @@ def run_suite(
                 run(replay_flow(settings.model_copy(update={"levels": [level]}), files, signals))
                 ts, spot = book_spot(files[:1], cfg.es_spy_ratio)
                 _, _, levels = load_signals(signals)
-                tests = score_tests(ts, spot, [lv for lv in levels if lv.price == level], cfg)
+                tests = score_tests(
+                    ts, spot, [lv for lv in levels if lv.price == level], cfg, session=folder.name
+                )
                 scored += tests
                 first = tests[0] if tests else None
                 rows.append({

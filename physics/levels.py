@@ -1,7 +1,11 @@
 """Which SPY levels are tracked at a given spot, and their identities.
 
 A level is identified by its price in cents, so the same price from two sources (an explicit
-level that is also a round number) is one level with both kinds.
+level that is also a round number) is one level with both kinds. A level that moves with the
+market (the session VWAP, the zero-gamma flip) is identified by its kind instead: keyed by
+price it would be a new level at every cent it moves, its smoothed score and call restarting
+each time and its old prices left behind as stale levels for consumers. It does not merge
+into a fixed level it passes over, for the same reason: each keeps its own call.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ KIND_STRIKE = "strike"  # a 0DTE strike with open interest
 KIND_CALL_WALL = "call_wall"
 KIND_PUT_WALL = "put_wall"
 KIND_ZERO_GAMMA = "zero_gamma"
+KIND_VWAP = "vwap"
+MOVING_KINDS = frozenset({KIND_VWAP, KIND_ZERO_GAMMA})  # identified by kind, not price
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +52,8 @@ def active_levels(
     gamma: Iterable[tuple[float, str]] = (),
     strikes: Iterable[float] = (),
 ) -> list[Level]:
-    """Explicit and gamma levels (always) merged with round levels and 0DTE strikes near spot,
-    sorted by level id."""
+    """Explicit, gamma and session levels (always) merged with round levels and 0DTE strikes
+    near spot, sorted by level id; moving levels keep their kind as id and never merge."""
     kinds: dict[str, set[str]] = {}
     prices: dict[str, float] = {}
     near = cfg.activation_distance_spy
@@ -58,7 +64,7 @@ def active_levels(
         *((k, KIND_STRIKE) for k in strikes if abs(k - spot) <= near + 1e-9),
     ]
     for price, kind in sources:
-        lid = level_id(price)
+        lid = kind if kind in MOVING_KINDS else level_id(price)
         prices[lid] = round(price, 2)
         kinds.setdefault(lid, set()).add(kind)
     return [Level(lid, prices[lid], tuple(sorted(kinds[lid]))) for lid in sorted(kinds)]

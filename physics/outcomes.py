@@ -30,12 +30,13 @@ class LevelTest:
 def label_tests(
     ts_ns: npt.NDArray[np.int64],
     spot: npt.NDArray[np.float64],
-    level: float,
+    level: float | npt.NDArray[np.float64],
     touch_band: float,
     move: float,
     horizon_ns: int,
 ) -> list[LevelTest]:
-    """Every test of ``level`` in a spot path (time ascending) and its outcome."""
+    """Every test of ``level`` in a spot path (time ascending) and its outcome. A level that
+    moves (the VWAP) is given as its price along the path, NaN where it was not known."""
     dist = spot - level
     inside = np.abs(dist) <= touch_band + 1e-9  # prices are cents: absorb float noise
     # a jump from one side to the other between two samples touched the level too
@@ -53,8 +54,12 @@ def label_tests(
         if t == 0:  # the data starts at the level: no approach side to speak of
             i = _leave(inside, t)
             continue
+        if np.isnan(dist[t - 1]):  # the level appeared at spot: no approach side either
+            i = _leave(inside, t)
+            continue
         side: Literal["support", "resistance"] = "support" if dist[t - 1] > 0 else "resistance"
-        tests.append(_decide(ts_ns, dist, t, level, side, move, horizon_ns))
+        at = float(level[t]) if isinstance(level, np.ndarray) else float(level)
+        tests.append(_decide(ts_ns, dist, t, at, side, move, horizon_ns))
         i = max(_leave(inside, t), t + 1)
     return tests
 

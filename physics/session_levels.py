@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from physics.config import PhysicsConfig
+from physics.levels import KIND_VWAP
 from physics.options import NEW_YORK
 
-KIND_VWAP = "vwap"
 KIND_OR_HIGH, KIND_OR_LOW = "or_high", "or_low"
 KIND_PRIOR_HIGH, KIND_PRIOR_LOW, KIND_PRIOR_CLOSE = "prior_high", "prior_low", "prior_close"
 

@@ -92,7 +92,10 @@ class LevelSignal(_Model):
         ge=1,
         description="levels published for this snap: a consumer holding this many has it all",
     )
-    level_id: str
+    level_id: str = Field(
+        description="the level's price in cents ('480.00'), or for a level that moves with the "
+        "market its kind ('vwap', 'zero_gamma'): the same id while it moves"
+    )
     level_price: float = Field(description="SPY $")
     level_kinds: list[str]
     side: Side

@@ -755,7 +755,13 @@ def evaluate(
 
 def _fmt(rate: dict[str, object]) -> str:
     value = rate.get("value")
-    return f"{value:.0%} (n={rate['n']})" if isinstance(value, float) else f"n/a (n={rate['n']})"
+    if not isinstance(value, float):
+        return f"n/a (n={rate['n']})"
+    ci = rate.get("ci95_clustered")
+    if not isinstance(ci, list):  # one session: no spread between sessions to measure
+        return f"{value:.0%} (n={rate['n']})"
+    sessions = rate["sessions"]
+    return f"{value:.0%} (n={rate['n']}, 95% CI {ci[0]:.0%}-{ci[1]:.0%} over {sessions} sessions)"
 
 
 @sim_app.command("scenario")

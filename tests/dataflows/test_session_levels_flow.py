@@ -29,3 +29,8 @@ def test_vwap_level_is_the_sessions_vwap(tmp_path: Path) -> None:
     price = upto["price"].astype(np.float64) / 1e9
     expected = float(np.sum(price * upto["size"]) / np.sum(upto["size"]) / 10.0)
     assert vwap_levels[0]["level_price"] == round(expected, 2)
+    # one level however far the VWAP moved: its snap count runs on without a restart
+    vwap = [s for s in signals if s["level_id"] == "vwap"]
+    assert len({s["level_price"] for s in vwap}) > 1
+    assert [s["snap_seq"] for s in vwap] == list(range(len(vwap)))
+    assert not [s for s in signals if "vwap" in s["level_kinds"] and s["level_id"] != "vwap"]

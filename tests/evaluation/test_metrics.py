@@ -1,7 +1,8 @@
 import numpy as np
 
-from evaluation.metrics import LevelSeries, score_tests, summarise
+from evaluation.metrics import LevelSeries, clustered_ci, score_tests, summarise
 from physics.config import PhysicsConfig
+from physics.outcomes import wilson
 
 S = 1_000_000_000
 
@@ -45,3 +46,36 @@ def test_rates_below_the_minimum_are_withheld() -> None:
     assert summary["hit_rate"] == {"n": 1, "value": None, "note": "withheld: fewer than 30"}
     assert summary["probability"]["n"] == 1
     assert "brier" not in summary["probability"]
+
+
+def test_clustered_interval_widens_when_sessions_disagree() -> None:
+    # 50 tests right in one session, 50 wrong in another: as a sample of 100 independent tests
+    # the rate looks pinned near 50%; as two sessions it says almost nothing.
+    clustered = clustered_ci(np.array([50.0, 0.0]), np.array([50.0, 50.0]))
+    lo, hi = wilson(50, 100)
+    assert clustered == [0.0, 1.0]
+    assert hi - lo < 0.2
+
+
+def test_clustered_interval_worked_example() -> None:
+    # p = 10/30; residuals -1/3, 5/3, -4/3; se = sqrt(3/2 * 14/3) / 30 = 0.08819
+    lo, hi = clustered_ci(np.array([3.0, 5.0, 2.0]), np.array([10.0, 10.0, 10.0])) or (0, 0)
+    assert (round(lo, 4), round(hi, 4)) == (0.1605, 0.5062)
+    assert clustered_ci(np.array([3.0]), np.array([10.0])) is None
+
+
+def test_rates_cluster_on_the_session_given() -> None:
+    ts = np.arange(6, dtype=np.int64) * S
+    spot = np.array([480.3, 480.02, 480.3, 480.3, 480.3, 480.3])
+    lv = series(480.0, [(0, "BOUNCE", -0.5)])
+    cfg = PhysicsConfig(min_tests=1)
+    tests = [
+        *score_tests(ts, spot, [lv], cfg, session="run-a"),
+        *score_tests(ts, spot, [lv], cfg, session="run-b"),
+    ]
+    summary = summarise(tests, cfg)
+    assert summary["sessions"] == 2
+    assert summary["hit_rate"]["sessions"] == 2
+    assert summary["hit_rate"]["ci95_clustered"] == [1.0, 1.0]  # both right: no spread
+    (dated,) = score_tests(ts, spot, [lv], cfg)
+    assert dated.session == "1969-12-31"  # the New York date of the touch by default

@@ -20,6 +20,16 @@ def test_coincident_levels_merge_and_keep_every_kind() -> None:
     assert level_id(480.004) == "480.00"
 
 
+def test_a_moving_level_keeps_its_kind_as_identity_and_does_not_merge() -> None:
+    cfg = PhysicsConfig()
+    for vwap in (480.00, 480.13, 480.14):
+        levels = active_levels(480.4, [480.0], cfg, [(vwap, "vwap"), (481.37, "zero_gamma")])
+        ids = {lv.level_id: (lv.price, lv.kinds) for lv in levels}
+        assert ids["vwap"] == (vwap, ("vwap",))  # one level wherever it stands
+        assert ids["480.00"] == (480.0, ("explicit", "round"))  # not merged into at 480.00
+        assert ids["zero_gamma"] == (481.37, ("zero_gamma",))
+
+
 def test_ewma_halves_the_gap_every_half_life() -> None:
     assert ewma(None, None, 0.8, 0, 1.0) == 0.8
     assert ewma(0.0, 0, 1.0, 1_000_000_000, 1.0) == pytest.approx(0.5)

@@ -52,3 +52,17 @@ def test_a_jump_through_the_band_is_a_touch() -> None:
     ts, spot = path(480.3, 480.2, 479.9, 479.75)  # never sampled within 0.05 of 480
     (t,) = label_tests(ts, spot, 480.0, 0.05, 0.20, 300 * S)
     assert (t.side, t.touch_ns, t.outcome) == ("support", 2 * S, "BREAK")
+
+
+def test_a_moving_level_is_tested_where_it_stands() -> None:
+    # spot holds at 480.30 while the VWAP (unknown at first) climbs to meet it from below: a
+    # support test at 480.27; spot then falls 0.24 through the VWAP of that moment: BREAK
+    ts, spot = path(480.30, 480.30, 480.30, 480.30, 480.30, 480.04)
+    vwap = np.array([np.nan, 480.10, 480.20, 480.27, 480.28, 480.28])
+    (t,) = label_tests(ts, spot, vwap, 0.05, 0.20, 300 * S)
+    assert (t.side, t.touch_ns // S, t.level, t.outcome) == ("support", 3, 480.27, "BREAK")
+
+
+def test_a_level_that_appears_at_spot_has_no_approach_side() -> None:
+    ts, spot = path(480.30, 480.30, 480.10)
+    assert label_tests(ts, spot, np.array([np.nan, 480.29, 480.29]), 0.05, 0.20, 300 * S) == []
