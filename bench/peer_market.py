@@ -90,8 +90,11 @@ def step(
     else:
         tick = cfg.physics.es_tick
         trades = state.get("trades") or []
-        trades += [[t, round(p / tick), z] for t, p, z in
-                   zip(batch.ts_ns.tolist(), batch.price.tolist(), batch.size.tolist(),
+        # the book side a trade can fill: sellers hit bids, buyers lift asks; unflagged, either
+        hits = [(not b, not a) for b, a in zip(batch.is_buy.tolist(), batch.is_sell.tolist(),
+                                                strict=True)]  # fmt: skip
+        trades += [[t, round(p / tick), z, h] for t, p, z, h in
+                   zip(batch.ts_ns.tolist(), batch.price.tolist(), batch.size.tolist(), hits,
                        strict=True)]  # fmt: skip
         state.set("trades", trades)
     bound = min(clock["wm"])
@@ -141,16 +144,18 @@ def _account(
     j = 0
     for i in range(first + 1, last + 1):
         cur = _row(state, index, i)
-        traded: dict[int, int] = {}
+        traded: dict[tuple[int, int], int] = {}  # (book side, tick) -> volume that can fill it
         while j < len(trades) and trades[j][0] <= cur[0]:
-            t, tk, size = trades[j]
+            t, tk, size, hits = trades[j]
             if t > prev[0]:
-                traded[tk] = traded.get(tk, 0) + size
+                for s in (pb.BIDS, pb.ASKS):
+                    if hits[s]:
+                        traded[s, tk] = traded.get((s, tk), 0) + size
             j += 1
         changes = pb.deltas(prev, cur)
         if changes:
             b = buckets.setdefault(str(_ceil(cur[0], cfg.snap_ns)), [])
-            b += [[s, tk, *pb.split_flow(d, traded.get(tk, 0))] for s, tk, d in changes]
+            b += [[s, tk, *pb.split_flow(d, traded.get((s, tk), 0))] for s, tk, d in changes]
         prev = cur
     clock["accounted"] = index["base"] + last
     state.set("trades", trades[j:])

@@ -48,7 +48,8 @@ def price_flows(
 ) -> PriceFlows:
     """Flows for transitions ``i-1 -> i`` over book rows ``px``/``sz`` of shape (n, 10).
 
-    Trades (already restricted to the aggressor side that hits this side of the book) are
+    Trades (already restricted to those that can fill this side: sell-aggressor trades for
+    bids, buy-aggressor for asks, and trades without an aggressor flag for either) are
     given by the index of the first book row at or after them (``trade_row``) and their price
     in ticks; a decrease at a price is a fill up to the volume traded there in between.
     """

@@ -384,9 +384,14 @@ class MarketState:
         trade_row = np.searchsorted(ts[rows], tr.ts[t_lo:t_hi], side="left").astype(np.int64)
         trade_tick = np.rint(tr.cols["price"][t_lo:t_hi] / tick).astype(np.int64)
         trade_size = tr.cols["size"][t_lo:t_hi]
+        # sellers fill bids, buyers fill asks; a trade without an aggressor flag may be either
+        hits = {True: ~tr.cols["is_buy"][t_lo:t_hi], False: ~tr.cols["is_sell"][t_lo:t_hi]}
         c = self.book.cols
         for bids, px, sz in ((True, c["bid_px"], c["bid_sz"]), (False, c["ask_px"], c["ask_sz"])):
-            pf = price_flows(px[rows], sz[rows], bids, tick, trade_row, trade_tick, trade_size)
+            m = hits[bids]
+            pf = price_flows(
+                px[rows], sz[rows], bids, tick, trade_row[m], trade_tick[m], trade_size[m]
+            )
             self.flows[bids].append(
                 ts[rows][pf.row],
                 price_tick=pf.price_tick,

@@ -158,3 +158,18 @@ def test_the_ratio_follows_spy_quotes_and_falls_back_when_they_go_stale() -> Non
     assert ratio[2500] == 10.0  # 2.35 s later the quote is stale
     spot = {(li.context.ts_ns - T0) // MS: li.context.spot for li in out}
     assert spot[200] == pytest.approx(479.1)
+
+
+@pytest.mark.parametrize(("buyer", "filled", "pulled"), [(False, 6, 0), (True, 0, 6)])
+def test_only_sellers_fill_bids(buyer: bool, filled: int, pulled: int) -> None:
+    # the best bid (4800.00) drops from 10 to 4 while 6 lots trade at 4800.00: a seller
+    # hitting it filled them; a buyer's print there cannot have, so the bid was pulled
+    before, after = book("book", 10), book("book", 120)
+    after.bid_sz[0, 0] = 4
+    tape = trades("tape", 50, size=6)
+    tape.is_buy[:], tape.is_sell[:] = buyer, not buyer
+    out = run([before, after, tape, PartitionEnd("book"), PartitionEnd("tape")], CFG)
+    (bids,) = [
+        li.bids for li in out if (li.context.ts_ns - T0) // MS == 200 and li.level.price == 479.95
+    ]
+    assert (bids.filled, bids.cancelled) == (filled, pulled)
