@@ -7,6 +7,8 @@ import math
 from collections import deque
 from typing import Literal
 
+from physics.config import PhysicsConfig
+
 CallName = Literal["BREAK", "BOUNCE", "NEUTRAL"]
 
 
@@ -33,6 +35,18 @@ def call_with_hysteresis(prev: CallName, smoothed: float, enter: float, exit_: f
     if prev == "BOUNCE" and smoothed <= -exit_:
         return "BOUNCE"
     return "NEUTRAL"
+
+
+def level_in_play(distance: float, velocity: float | None, s: int, cfg: PhysicsConfig) -> bool:
+    """A call forecasts a test, so it is made only while one may come: spot within the touch
+    band, or within ``call_distance_spy`` and not moving away from the level over the tape
+    window (``s`` is the direction of a break, -1 support / +1 resistance: toward the level
+    is ``s * velocity > 0``). A level price is leaving behind gets no call."""
+    if distance <= cfg.touch_band_spy:
+        return True
+    if distance > cfg.call_distance_spy:
+        return False
+    return velocity is None or s * velocity >= 0
 
 
 def combine(scores: dict[str, float | None], weights: dict[str, float]) -> float | None:

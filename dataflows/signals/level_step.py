@@ -17,7 +17,14 @@ from physics import barrier as bar
 from physics.book import SideAtLevel
 from physics.config import PhysicsConfig
 from physics.events import LevelWatch
-from physics.score import CallName, RollingMedian, call_with_hysteresis, combine, ewma
+from physics.score import (
+    CallName,
+    RollingMedian,
+    call_with_hysteresis,
+    combine,
+    ewma,
+    level_in_play,
+)
 from physics.tape import tape_score
 from schemas.level_event import LevelEvent
 from schemas.level_signal import Barrier, BarrierState, Call, Fuel, Health, LevelSignal, Side, Tape
@@ -75,7 +82,7 @@ def step(
         st.smoothed_ts_ns = ctx.ts_ns
         st.call = call_with_hysteresis(st.call, st.smoothed, cfg.signal_enter, cfg.signal_exit)
     stale = ctx.book_age_ms > cfg.stale_book_ms
-    in_play = abs(ctx.spot - inp.level.price) <= cfg.call_distance_spy
+    in_play = level_in_play(abs(ctx.spot - inp.level.price), ctx.velocity, s, cfg)
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
     st.snap_seq += 1
     published = LevelSignal(

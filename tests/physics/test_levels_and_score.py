@@ -2,7 +2,7 @@ import pytest
 
 from physics.config import PhysicsConfig
 from physics.levels import active_levels, level_id, round_levels
-from physics.score import call_with_hysteresis, ewma
+from physics.score import call_with_hysteresis, ewma, level_in_play
 
 
 def test_round_levels_within_distance() -> None:
@@ -54,3 +54,20 @@ def test_hysteresis(prev: str, s: float, expected: str) -> None:
 def test_config_rejects_exit_above_enter() -> None:
     with pytest.raises(ValueError, match="signal_exit"):
         PhysicsConfig(signal_enter=0.2, signal_exit=0.3)
+
+
+@pytest.mark.parametrize(
+    ("distance", "velocity", "s", "in_play"),
+    [
+        (0.04, -0.05, 1, True),  # at the level: in play whichever way spot goes
+        (0.15, 0.02, 1, True),  # below a resistance, rising toward it
+        (0.15, -0.02, 1, False),  # falling away from it: no test coming, no call
+        (0.15, -0.02, -1, True),  # above a support, falling toward it
+        (0.15, None, -1, True),  # no history yet: not known to be leaving
+        (0.30, 0.05, 1, False),  # beyond the call distance
+    ],
+)
+def test_a_level_is_in_play_while_a_test_may_come(
+    distance: float, velocity: float | None, s: int, in_play: bool
+) -> None:
+    assert level_in_play(distance, velocity, s, PhysicsConfig()) is in_play
