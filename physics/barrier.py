@@ -25,6 +25,7 @@ class BandFlows:
     added: I64
     cancelled: I64
     filled: I64
+    hidden: I64  # traded beyond the displayed drop (an iceberg's reserve)
 
 
 def band_flows(
@@ -32,6 +33,7 @@ def band_flows(
     added: I64,
     cancelled: I64,
     filled: I64,
+    hidden: I64,
     lo_tick: I64,
     hi_tick: I64,
 ) -> BandFlows:
@@ -42,6 +44,7 @@ def band_flows(
         added=(inside * added[None, :]).sum(axis=1).astype(np.int64),
         cancelled=(inside * cancelled[None, :]).sum(axis=1).astype(np.int64),
         filled=(inside * filled[None, :]).sum(axis=1).astype(np.int64),
+        hidden=(inside * hidden[None, :]).sum(axis=1).astype(np.int64),
     )
 
 

@@ -95,6 +95,7 @@ class SideAtLevel:
     added: int = 0  # flows in band over the barrier window
     cancelled: int = 0
     filled: int = 0
+    hidden: int = 0  # traded in band beyond the displayed drop
 
 
 def at(
@@ -117,4 +118,5 @@ def at(
         added=int(flows.added[i]) if flows is not None else 0,
         cancelled=int(flows.cancelled[i]) if flows is not None else 0,
         filled=int(flows.filled[i]) if flows is not None else 0,
+        hidden=int(flows.hidden[i]) if flows is not None else 0,
     )

@@ -4,7 +4,8 @@ Accounting is by price, not by depth index: when the top level clears, MBP-10 in
 and index-wise differences would invent cancels. A price is compared only where both books
 show it (inside both visible windows); a price that leaves the window is not a cancel.
 Decreases are split into fills (matched by trades at that price in between) and cancels
-(the rest): displayed size that leaves without trading is a pulled claim.
+(the rest): displayed size that leaves without trading is a pulled claim. Volume traded at a
+price beyond its displayed drop is hidden: an iceberg's reserve, shown only as it trades.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class PriceFlows:
     added: I64
     cancelled: I64
     filled: I64
+    hidden: I64  # traded beyond the displayed drop: size that was never shown
 
 
 def visible_floor(px: F64, bids: bool) -> F64:
@@ -65,9 +67,14 @@ def price_flows(
     keys, inverse = np.unique(np.concatenate([prev_keys, cur_keys]), return_inverse=True)
     delta = np.bincount(inverse, weights=np.concatenate([-prev_sz, cur_sz]), minlength=len(keys))
     delta = delta.astype(np.int64)
-    changed = delta != 0
-    keys, delta = keys[changed], delta[changed]
-    traded = _traded_at(keys, trade_row, trade_tick, trade_size)
+    tkeys, tvol = _trades_in_view(
+        trade_row, trade_tick, trade_size, shared, px[:-1, 0], bids, n, tick
+    )
+    # every price whose size changed, and every price that traded (an iceberg may not change)
+    shown = np.isin(keys, tkeys) | (delta != 0)
+    keys = np.union1d(keys[shown], tkeys)
+    delta = _lookup(keys, np.unique(np.concatenate([prev_keys, cur_keys])), delta)
+    traded = _lookup(keys, tkeys, tvol)
     decrease = np.maximum(-delta, 0)
     filled = np.minimum(decrease, traded)
     return PriceFlows(
@@ -76,6 +83,7 @@ def price_flows(
         added=np.maximum(delta, 0),
         cancelled=decrease - filled,
         filled=filled,
+        hidden=traded - filled,
     )
 
 
@@ -96,17 +104,38 @@ def _entries(px: F64, sz: I64, shared: F64, bids: bool, rows: I64, tick: float) 
     return _pack(row_grid[keep], ticks[keep]), sz[keep].astype(np.float64)
 
 
-def _traded_at(keys: I64, trade_row: I64, trade_tick: I64, trade_size: I64) -> I64:
-    if keys.size == 0 or trade_row.size == 0:
+def _trades_in_view(
+    trade_row: I64, trade_tick: I64, trade_size: I64, shared: F64, top: F64, bids: bool,
+    n: int, tick: float,
+) -> tuple[I64, I64]:  # fmt: skip
+    """Volume per (transition, price) of the trades that can have filled this side: inside
+    both books' visible windows and at or through the earlier book's best price (a bid is hit
+    at its price or lower; a print above the best bid was not on the bids)."""
+    ok = (trade_row >= 1) & (trade_row < n)
+    row, tk, size = trade_row[ok], trade_tick[ok], trade_size[ok]
+    floor, best = shared[row - 1], top[row - 1]
+    price = tk * tick
+    if bids:
+        inside = (price >= floor - 1e-9) & (price <= best + 1e-9)
+    else:
+        inside = (price <= floor + 1e-9) & (price >= best - 1e-9)
+    if not inside.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    tkeys, tinv = np.unique(_pack(row[inside], tk[inside]), return_inverse=True)
+    volume = np.bincount(tinv, weights=size[inside].astype(np.float64)).astype(np.int64)
+    return tkeys, volume
+
+
+def _lookup(keys: I64, table_keys: I64, values: I64) -> I64:
+    """``values`` at ``keys`` in sorted ``table_keys``; 0 where a key is absent."""
+    if table_keys.size == 0:
         return np.zeros(keys.size, np.int64)
-    tkeys, tinv = np.unique(_pack(trade_row, trade_tick), return_inverse=True)
-    volume = np.bincount(tinv, weights=trade_size.astype(np.float64)).astype(np.int64)
-    pos = np.searchsorted(tkeys, keys)
-    pos_ok = np.minimum(pos, len(tkeys) - 1)
-    hit = (pos < len(tkeys)) & (tkeys[pos_ok] == keys)
-    return np.where(hit, volume[pos_ok], 0)
+    pos = np.searchsorted(table_keys, keys)
+    pos_ok = np.minimum(pos, len(table_keys) - 1)
+    hit = (pos < len(table_keys)) & (table_keys[pos_ok] == keys)
+    return np.where(hit, values[pos_ok], 0).astype(np.int64)
 
 
 def _empty() -> PriceFlows:
     z = np.empty(0, np.int64)
-    return PriceFlows(z, z, z, z, z)
+    return PriceFlows(z, z, z, z, z, z)

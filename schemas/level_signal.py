@@ -42,6 +42,12 @@ class Barrier(_Model):
     resilience: float | None = Field(
         default=None, description="[0, 1] aggression absorbed while the depth held (additive)"
     )
+    hidden: int = Field(
+        default=0,
+        ge=0,
+        description="traded in band over the window beyond the displayed drop: size that was "
+        "never shown, an iceberg's reserve (additive)",
+    )
 
 
 class Tape(_Model):

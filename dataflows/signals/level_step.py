@@ -145,6 +145,7 @@ def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfi
         added=d.added,
         cancelled=d.cancelled,
         filled=d.filled,
+        hidden=d.hidden,
         defending_price=_spy(d.quote_px, ctx.ratio),
         defending_size=d.quote_sz,
         pull_ratio=bar.pull_ratio(d.cancelled, d.filled),

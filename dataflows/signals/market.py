@@ -398,6 +398,7 @@ class MarketState:
                 added=pf.added,
                 cancelled=pf.cancelled,
                 filled=pf.filled,
+                hidden=pf.hidden,
             )
             self.flows[bids].consolidate(NEVER)
         self.flowed_ns = int(ts[last - 1])
@@ -413,6 +414,7 @@ class MarketState:
             c["added"][lo:hi],
             c["cancelled"][lo:hi],
             c["filled"][lo:hi],
+            c["hidden"][lo:hi],
             np.ceil((level_es - half_band) / p.es_tick - 1e-9).astype(np.int64),
             np.floor((level_es + half_band) / p.es_tick + 1e-9).astype(np.int64),
         )
@@ -461,7 +463,7 @@ class MarketState:
 
 def _flow_column() -> _Column:
     z = np.empty(0, np.int64)
-    return _Column(price_tick=z, added=z, cancelled=z, filled=z)
+    return _Column(price_tick=z, added=z, cancelled=z, filled=z, hidden=z)
 
 
 def _ceil_to(ts_ns: int, step_ns: int) -> int:

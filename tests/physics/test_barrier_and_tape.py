@@ -80,10 +80,12 @@ def test_churn_does_not_hide_a_vanished_defence() -> None:
 def test_band_flows_sum_only_inside_each_band() -> None:
     ticks = np.array([19200, 19202, 19210])
     f = band_flows(ticks, np.array([1, 2, 4]), np.array([0, 5, 0]), np.array([3, 0, 0]),
-                   lo_tick=np.array([19196, 19206]), hi_tick=np.array([19204, 19214]))  # fmt: skip
+                   np.array([0, 7, 1]), lo_tick=np.array([19196, 19206]),
+                   hi_tick=np.array([19204, 19214]))  # fmt: skip
     assert f.added.tolist() == [3, 4]
     assert f.cancelled.tolist() == [5, 0]
     assert f.filled.tolist() == [3, 0]
+    assert f.hidden.tolist() == [7, 1]
 
 
 def test_time_to_clear() -> None:

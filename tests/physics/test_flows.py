@@ -51,3 +51,27 @@ def test_prices_leaving_the_visible_window_are_not_cancels() -> None:
     full0 = [(4800.0 - 0.25 * i, 10) for i in range(10)]  # shows down to 4797.75
     full1 = [(4800.25, 7), *full0[:9]]  # a better bid pushes 4797.75 out of view
     assert flows([bids(*full0), bids(*full1)]) == {(1, 4800.25): (7, 0, 0)}
+
+
+def hidden(books, trades):  # type: ignore[no-untyped-def]
+    px = np.stack([b[0] for b in books])
+    sz = np.stack([b[1] for b in books])
+    out = price_flows(
+        px, sz, True, TICK,
+        np.array([r for r, _, _ in trades], np.int64),
+        np.array([round(p / TICK) for _, p, _ in trades], np.int64),
+        np.array([s for _, _, s in trades], np.int64),
+    )  # fmt: skip
+    return {
+        int(k) * TICK: (int(f), int(h))
+        for k, f, h in zip(out.price_tick, out.filled, out.hidden, strict=True)
+    }
+
+
+def test_volume_traded_beyond_the_displayed_drop_is_hidden() -> None:
+    # 30 lots trade at 4800.00 while its bid only goes 10 -> 4: 6 filled from the display,
+    # 24 from a reserve that was never shown; 4799.75 trades 5 without changing: all hidden
+    b0 = bids((4800.0, 10), (4799.75, 20))
+    b1 = bids((4800.0, 4), (4799.75, 20))
+    trades = [(1, 4800.0, 30), (1, 4799.75, 5), (1, 4800.25, 9)]  # 4800.25: above the bids
+    assert hidden([b0, b1], trades) == {4800.0: (6, 24), 4799.75: (0, 5)}
