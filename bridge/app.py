@@ -41,7 +41,7 @@ TOO_BIG_CLOSE = 1009
 def create_app(consumer: SignalsConsumer | None, cfg: BridgeSettings | None = None) -> Starlette:
     cfg = cfg or BridgeSettings()
     metrics = BridgeMetrics()
-    hub = Hub(metrics, cfg.queue_size, cfg.max_pending, cfg.slow_after_s, cfg.retire_after_s)
+    hub = Hub(metrics, cfg.queue_size, cfg.max_pending, cfg.slow_after_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

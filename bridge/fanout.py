@@ -83,7 +83,6 @@ class Hub:
         queue_size: int = 1024,
         max_pending: int = 2000,
         slow_after_s: float = 5.0,
-        retire_after_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.metrics = metrics
@@ -93,8 +92,6 @@ class Hub:
         self.clock = clock
         self.clients: set[Client] = set()
         self.latest: dict[str, tuple[str, Meta]] = {}  # level id -> last signal
-        self.retire_after_ns = int(retire_after_s * 1e9)
-        self.newest_ns = 0  # event time of the newest signal
 
     def join(self, sub: Subscription) -> Client:
         client = Client(sub, self.queue_size)
@@ -125,9 +122,6 @@ class Hub:
         self.metrics.received.labels("event" if is_event else "signal").inc()
         if not is_event:
             self.latest[meta.level_id] = (text, meta)
-            if meta.ts_event_ns > self.newest_ns:
-                self.newest_ns = meta.ts_event_ns
-                self._retire()
         now = self.clock()
         for client in list(self.clients):
             if not wants(client.sub, meta):
@@ -137,13 +131,6 @@ class Hub:
                 self.metrics.coalesced.inc(dropped)
             client.wake.set()
             self._check_slow(client, now)
-
-    def _retire(self) -> None:
-        """Levels that stopped publishing (spot moved away from them) leave the snapshot new
-        clients get; their last call is history, not the present."""
-        horizon = self.newest_ns - self.retire_after_ns
-        for lid in [lid for lid, (_, m) in self.latest.items() if m.ts_event_ns < horizon]:
-            del self.latest[lid]
 
     def _check_slow(self, client: Client, now: float) -> None:
         oldest = client.oldest()

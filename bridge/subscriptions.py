@@ -38,17 +38,13 @@ class Meta:
     kinds: frozenset[str]
     distance: float
     is_event: bool
-    ts_event_ns: int = 0
 
     @classmethod
     def of(cls, text: str, is_event: bool) -> Meta:
         doc = json.loads(text)
         key = doc["event_id"] if is_event else doc["level_id"]
         kinds = frozenset(doc.get("level_kinds") or ())
-        distance = float(doc.get("distance") or 0.0)
-        return cls(
-            key, doc["level_id"], kinds, distance, is_event, int(doc.get("ts_event_ns") or 0)
-        )
+        return cls(key, doc["level_id"], kinds, float(doc.get("distance") or 0.0), is_event)
 
 
 def wants(sub: Subscription, m: Meta) -> bool:

@@ -119,8 +119,6 @@ class BridgeSettings(BaseModel):
     queue_size: int = Field(default=1024, ge=1)  # per client; full: latest per level only
     max_pending: int = Field(default=2000, ge=1)  # per client, beyond: disconnected
     slow_after_s: float = Field(default=5.0, gt=0)  # oldest pending this old: disconnected
-    # a level silent this long in event time has left the active set: not in new snapshots
-    retire_after_s: float = Field(default=5.0, gt=0)
 
 
 class LakeSettings(BaseModel):

@@ -3,7 +3,6 @@
 const levels = new Map();   // level id -> {last signal, scores: [[t, s]]}
 const spots = [];           // [[t_ms, spot]]
 const WINDOW_MS = 5 * 60 * 1000, SCORE_MS = 60 * 1000;
-const RETIRE_MS = 5 * 1000;  // a level silent this long (event time) has left the active set
 const COLORS = { BREAK: "#ff5a5f", BOUNCE: "#2ecc71", NEUTRAL: "#9aa0a6", ABSTAIN: "#6c7079" };
 let updates = 0, dirty = false;
 
@@ -59,14 +58,7 @@ function sparkline(scores) {
     `<polyline fill="none" stroke="#e6e6e6" stroke-width="1.5" points="${pts.join(" ")}"/></svg>`;
 }
 
-function retireSilentLevels() {
-  let newest = 0;
-  for (const e of levels.values()) newest = Math.max(newest, e.last.ts_event_ns / 1e6);
-  for (const [id, e] of levels) if (e.last.ts_event_ns / 1e6 < newest - RETIRE_MS) levels.delete(id);
-}
-
 function renderTable() {
-  retireSilentLevels();
   const body = document.querySelector("#levels tbody");
   const rows = [...levels.values()].map((e) => e.last).sort((a, b) => b.level_price - a.level_price);
   body.innerHTML = rows.map((s) => `

@@ -71,21 +71,6 @@ def test_subscriptions_filter_by_level_kind_and_distance() -> None:
     assert [json.loads(t)["level_id"] for t, _ in _drain(near)] == ["480.00"]
 
 
-def test_a_level_that_stopped_publishing_leaves_the_snapshot() -> None:
-    hub = Hub(BridgeMetrics(), retire_after_s=5)
-    s = 1_000_000_000
-    for t in range(8):  # 481.00 goes quiet at t = 1 s (spot moved away); 480.00 publishes on
-        hub.publish(json.dumps({"level_id": "480.00", "ts_event_ns": t * s}), is_event=False)
-        if t <= 1:
-            hub.publish(json.dumps({"level_id": "481.00", "ts_event_ns": t * s}), is_event=False)
-        if t == 6:
-            assert [json.loads(m)["level_id"] for m, _ in _drain(hub.join(Subscription()))] == [
-                "480.00", "481.00",
-            ]  # fmt: skip
-    late = hub.join(Subscription())  # 481.00 has been silent 6 s of event time: retired
-    assert [json.loads(t)["level_id"] for t, _ in _drain(late)] == ["480.00"]
-
-
 def _drain(client):  # type: ignore[no-untyped-def]
     out = []
     while (m := client.next_message()) is not None:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from physics.flows import price_flows
+from physics.flows import PriceFlows, price_flows
 
 NAN = np.nan
 TICK = 0.25
@@ -14,16 +14,20 @@ def bids(*levels: tuple[float, int]) -> tuple[np.ndarray, np.ndarray]:
     return px, sz
 
 
-def flows(books: list[tuple[np.ndarray, np.ndarray]], trades=()):  # type: ignore[no-untyped-def]
+def run(books: list[tuple[np.ndarray, np.ndarray]], trades=()) -> PriceFlows:  # type: ignore[no-untyped-def]
     px = np.stack([b[0] for b in books])
     sz = np.stack([b[1] for b in books])
     t = list(trades)
-    out = price_flows(
+    return price_flows(
         px, sz, True, TICK,
         np.array([r for r, _, _ in t], np.int64),
         np.array([round(p / TICK) for _, p, _ in t], np.int64),
         np.array([s for _, _, s in t], np.int64),
     )  # fmt: skip
+
+
+def flows(books: list[tuple[np.ndarray, np.ndarray]], trades=()):  # type: ignore[no-untyped-def]
+    out = run(books, trades)
     return {
         (int(r), int(k) * TICK): (int(a), int(c), int(f))
         for r, k, a, c, f in zip(
@@ -54,14 +58,7 @@ def test_prices_leaving_the_visible_window_are_not_cancels() -> None:
 
 
 def hidden(books, trades):  # type: ignore[no-untyped-def]
-    px = np.stack([b[0] for b in books])
-    sz = np.stack([b[1] for b in books])
-    out = price_flows(
-        px, sz, True, TICK,
-        np.array([r for r, _, _ in trades], np.int64),
-        np.array([round(p / TICK) for _, p, _ in trades], np.int64),
-        np.array([s for _, _, s in trades], np.int64),
-    )  # fmt: skip
+    out = run(books, trades)
     return {
         int(k) * TICK: (int(f), int(h))
         for k, f, h in zip(out.price_tick, out.filled, out.hidden, strict=True)
