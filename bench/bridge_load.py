@@ -23,6 +23,7 @@ from typing import Any
 
 import websockets
 
+from bench.common import wait_for_port
 from snapline.kafka.catalog import TopicCatalog
 from snapline.kafka.clients import require_broker
 from snapline.kafka.producer import TrackedProducer
@@ -198,7 +199,7 @@ def run_bridge_load(
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        _wait_for_port(port)
+        wait_for_port(port)
         result = asyncio.run(
             _run(
                 s,
@@ -219,17 +220,6 @@ def run_bridge_load(
             bridge.stderr.close()
         delete_topics(admin, [spec.name for spec in catalog.specs])
     return result.summary()
-
-
-def _wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    msg = f"the bridge did not listen on port {port}"
-    raise RuntimeError(msg)
 
 
 def describe(summary: dict[str, Any]) -> str:

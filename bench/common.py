@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -134,3 +135,15 @@ def _librdkafka() -> str:
     import confluent_kafka
 
     return str(confluent_kafka.libversion()[0])
+
+
+def wait_for_port(port: int, timeout_s: float = 30.0) -> None:
+    """Return once something listens on ``127.0.0.1:port``; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    msg = f"nothing listened on port {port} within {timeout_s:.0f} s"
+    raise RuntimeError(msg)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import websockets
 
-from bench.bridge_load import _wait_for_port
+from bench.common import wait_for_port
 from connectors.pacing import Pace, Pacer
 from connectors.raw_writer import RawWriter
 from connectors.sim_feed import session_feed
@@ -94,7 +94,7 @@ def run_live_latency(
     feed = session_feed(writer, pacer, start_ns, seed=7, sp=sp)
     received: list[tuple[int, dict[str, Any]]] = []
     try:
-        _wait_for_port(port)
+        wait_for_port(port)
         stop = asyncio.Event()
 
         async def main() -> None:

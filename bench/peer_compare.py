@@ -51,8 +51,10 @@ class Agreement:
 def compare(signals: list[dict[str, Any]], peer: list[dict[str, Any]]) -> Agreement:
     levels = {(r["ts_ns"], r["level_id"]): r for r in peer if r["kind"] == "level"}
     tape = {r["ts_ns"]: r for r in peer if r["kind"] == "tape"}
-    ours = {
-        (s["ts_event_ns"], s["level_id"]): s for s in signals if PEER_KINDS & set(s["level_kinds"])
+    ours = {  # the peer publishes no farewell signal for a level leaving the active set
+        (s["ts_event_ns"], s["level_id"]): s
+        for s in signals
+        if PEER_KINDS & set(s["level_kinds"]) and s.get("active", True)
     }
     agreement = Agreement(len(ours), len(levels), len(signals) - len(ours))
     last_window = max(tape, default=0)

@@ -38,13 +38,15 @@ class Meta:
     kinds: frozenset[str]
     distance: float
     is_event: bool
+    active: bool = True  # false: a level's last signal as it leaves the active set
 
     @classmethod
     def of(cls, text: str, is_event: bool) -> Meta:
         doc = json.loads(text)
         key = doc["event_id"] if is_event else doc["level_id"]
         kinds = frozenset(doc.get("level_kinds") or ())
-        return cls(key, doc["level_id"], kinds, float(doc.get("distance") or 0.0), is_event)
+        distance = float(doc.get("distance") or 0.0)
+        return cls(key, doc["level_id"], kinds, distance, is_event, doc.get("active", True))
 
 
 def wants(sub: Subscription, m: Meta) -> bool:

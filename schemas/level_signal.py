@@ -103,6 +103,11 @@ class LevelSignal(_Model):
         "market its kind ('vwap', 'zero_gamma'): the same id while it moves"
     )
     level_price: float = Field(description="SPY $")
+    active: bool = Field(
+        default=True,
+        description="false on the last signal of a level leaving the active set (spot moved "
+        "away): a consumer keeping the latest signal per level drops it (additive)",
+    )
     level_kinds: list[str]
     side: Side
     spot: float = Field(description="SPY $ (ES mid / ratio)")

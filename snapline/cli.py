@@ -9,10 +9,10 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -398,6 +398,16 @@ def lake_stats(
     typer.echo("\n".join(lines) if lines else f"the lake under {where} is empty")
 
 
+BenchOut = Annotated[Path | None, typer.Option(help="write the figures as JSON")]
+
+
+def _report(result: Any, describe: Callable[[Any], str], out: Path | None) -> None:
+    """Print a benchmark's figures; with ``--out``, keep them as JSON too."""
+    typer.echo(describe(result))
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2) + "\n")
+
+
 @bench_app.command("all")
 def bench_all(
     out_dir: Annotated[Path, typer.Option("--out-dir", help="JSON figures and the plot")] = Path(
@@ -413,15 +423,13 @@ def bench_all(
 @bench_app.command("cluster")
 def bench_cluster(
     runs: int = 3,
-    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+    out: BenchOut = None,
 ) -> None:
     """The signals dataflow on the bundled sample with 1 and with 2 Bytewax processes."""
     from bench.cluster import describe, run_cluster_bench
 
     result = run_cluster_bench(runs)
-    typer.echo(describe(result))
-    if out is not None:
-        out.write_text(json.dumps(result, indent=2) + "\n")
+    _report(result, describe, out)
 
 
 @bench_app.command("bridge")
@@ -431,33 +439,25 @@ def bench_bridge(
     levels: int = 5,
     snap_ms: int = 250,
     seconds: float = 20.0,
-    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+    out: BenchOut = None,
 ) -> None:
     """WebSocket fan-out on loopback: latency from the snap, loss, slow clients, memory."""
-    import json
-
     from bench.bridge_load import describe, run_bridge_load
 
     summary = run_bridge_load(clients, slow, levels, snap_ms, seconds)
-    typer.echo(describe(summary))
-    if out is not None:
-        out.write_text(json.dumps(summary, indent=2) + "\n")
+    _report(summary, describe, out)
 
 
 @bench_app.command("replay")
 def bench_replay(
     runs: int = 3,
-    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+    out: BenchOut = None,
 ) -> None:
     """In-process replay throughput of the bundled ES session, and peak memory."""
-    import json
-
     from bench.replay import describe, run_replay_bench
 
     result = run_replay_bench(runs)
-    typer.echo(describe(result))
-    if out is not None:
-        out.write_text(json.dumps(result, indent=2) + "\n")
+    _report(result, describe, out)
 
 
 @bench_app.command("live")
@@ -465,15 +465,13 @@ def bench_live(
     seconds: Annotated[float, typer.Option(help="live session length")] = 40.0,
     burst_s: Annotated[float, typer.Option(help="burst length, mid-session")] = 5.0,
     burst_events_per_s: Annotated[float, typer.Option(help="ES book events/s in it")] = 50_000,
-    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+    out: BenchOut = None,
 ) -> None:
     """Live latency through Kafka, the dataflow and the bridge, with a burst of ES events."""
     from bench.live_latency import describe, run_live_latency
 
     result = run_live_latency(seconds, burst_s, burst_events_per_s)
-    typer.echo(describe(result))
-    if out is not None:
-        out.write_text(json.dumps(result, indent=2) + "\n")
+    _report(result, describe, out)
 
 
 DbnOpt = Annotated[
@@ -496,23 +494,19 @@ def bench_kafka(
     profile: Annotated[
         int, typer.Option(help="top N functions of one cProfile'd run; 0: none")
     ] = 15,
-    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+    out: BenchOut = None,
 ) -> None:
     """Through a real broker: ingest rate, a bare consumer's limit, the signals dataflow."""
-    import json
-
     from bench.kafka_e2e import describe, run_kafka_bench
 
     result = run_kafka_bench(runs, _bench_files(sample, dbn), tuple(level or [480.5]), profile)
-    typer.echo(describe(result))
-    if out is not None:
-        out.write_text(json.dumps(result, indent=2) + "\n")
+    _report(result, describe, out)
 
 
 @bench_app.command("scaling")
 def bench_scaling(
     minutes: Annotated[float, typer.Option(help="minutes of simulated session replayed")] = 2.0,
-    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+    out: BenchOut = None,
     plot: Annotated[Path | None, typer.Option(help="write the plot as PNG")] = None,
 ) -> None:
     """Replay throughput and peak memory against tracked levels (5-200) and input rate."""
@@ -520,9 +514,7 @@ def bench_scaling(
     from bench.scaling import plot as draw
 
     result = run_scaling(minutes)
-    typer.echo(describe(result))
-    if out is not None:
-        out.write_text(json.dumps(result, indent=2) + "\n")
+    _report(result, describe, out)
     if plot is not None:
         draw(result, plot)
 
@@ -533,17 +525,13 @@ def bench_peer(
     dbn: DbnOpt = None,
     sample: SampleOpt = True,
     level: BenchLevelOpt = None,
-    out: Annotated[Path | None, typer.Option(help="write the figures as JSON")] = None,
+    out: BenchOut = None,
 ) -> None:
     """snapline against the same features in Quix Streams, on the same raw topics."""
-    import json
-
     from bench.peer import describe, run_peer_bench
 
     result = run_peer_bench(runs, _bench_files(sample, dbn), tuple(level or [480.5]))
-    typer.echo(describe(result))
-    if out is not None:
-        out.write_text(json.dumps(result, indent=2) + "\n")
+    _report(result, describe, out)
 
 
 def _bench_files(sample: bool, dbn: list[Path] | None) -> list[Path]:

@@ -27,6 +27,12 @@ function connect() {
 
 function onSignal(s) {
   const t = s.ts_event_ns / 1e6;
+  if (s.active === false) {  // the level left the active set: its row goes
+    levels.delete(s.level_id);
+    document.body.dataset.updates = String(++updates);
+    dirty = true;
+    return;
+  }
   const entry = levels.get(s.level_id) || { scores: [] };
   entry.last = s;
   if (s.break_score !== null) entry.scores.push([t, s.break_score]);

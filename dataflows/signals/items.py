@@ -119,6 +119,7 @@ class LevelInput:
     bids: SideAtLevel
     asks: SideAtLevel
     fuel: FuelEvidence | None = None  # None: no options data near this level
+    leaving: bool = False  # active at the previous snap, not at this one: its last signal
 
 
 @dataclass(frozen=True, slots=True)

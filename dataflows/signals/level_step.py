@@ -84,6 +84,8 @@ def step(
     stale = ctx.book_age_ms > cfg.stale_book_ms
     in_play = level_in_play(abs(ctx.spot - inp.level.price), ctx.velocity, s, cfg)
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
+    if inp.leaving:  # its last signal: no call on a level no longer watched
+        signal = "NEUTRAL"
     st.snap_seq += 1
     published = LevelSignal(
         ts_event_ns=ctx.ts_ns,
@@ -107,7 +109,10 @@ def step(
         break_score_robust=st.raw_median.median(),
         signal=signal,
         confidence=min(abs(st.smoothed or 0.0), 1.0) if signal != "ABSTAIN" else 0.0,
-        reason=_reason(signal, barrier, tape, fuel, stale, in_play, ctx),
+        reason=_reason(signal, barrier, tape, fuel, stale, in_play, ctx)
+        if not inp.leaving
+        else "left the active set: spot moved away; this is its last signal until it returns",
+        active=not inp.leaving,
         health=Health(
             book_age_ms=ctx.book_age_ms,
             last_trade_age_ms=ctx.last_trade_age_ms,

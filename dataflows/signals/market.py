@@ -34,7 +34,7 @@ from physics.barrier import BandFlows, band_flows
 from physics.book import Book, at, side_evidence
 from physics.config import PhysicsConfig
 from physics.flows import price_flows
-from physics.levels import active_levels
+from physics.levels import Level, active_levels
 from physics.score import ewma
 from physics.session_levels import SessionState, apply_trades, session_levels
 from physics.tape import TapeWindow, velocity, window_volumes
@@ -174,6 +174,7 @@ class MarketState:
         self.session = SessionState()  # VWAP, opening range, prior day
         self.ratio: float | None = None  # live ES/SPY, smoothed
         self.ratio_ns: int | None = None
+        self.active: dict[str, Level] = {}  # the levels of the last snap
 
     # -- input ----------------------------------------------------------------------------
     def add(self, item: MarketInput) -> list[LevelInput]:
@@ -317,6 +318,12 @@ class MarketState:
         apply_trades(self.session, self.trades.ts, tc["price"], tc["size"], t, p)
         tracked = [*fuel.gamma_levels, *session_levels(self.session, t, ratio)]
         levels = active_levels(spot, self.cfg.explicit_levels, p, tracked, fuel.strikes)
+        # a level that left the active set publishes once more, marked inactive, so that a
+        # consumer holding the latest signal per level knows to drop it
+        now_ids = {lv.level_id for lv in levels}
+        leaving = {lid for lid in getattr(self, "active", {}) if lid not in now_ids}
+        levels = sorted([*levels, *(self.active[lid] for lid in leaving)], key=_level_key)
+        self.active = {lv.level_id: lv for lv in levels if lv.level_id not in leaving}
         ctx = SnapContext(
             ts_ns=t,
             ratio=ratio,
@@ -343,9 +350,12 @@ class MarketState:
             flows = self._band_flows(bids, t, level_es, half_band)
             sides[bids] = [at(now_ev, i, start_ev, flows) for i in range(len(levels))]
         return [
-            LevelInput(lv, ctx, sides[True][i], sides[False][i], fuel.at(lv.price))
+            LevelInput(
+                lv, ctx, sides[True][i], sides[False][i], fuel.at(lv.price),
+                lv.level_id in leaving,
+            )
             for i, lv in enumerate(levels)
-        ]
+        ]  # fmt: skip
 
     def _ratio(self, t: int, es_mid: float) -> tuple[float, float | None]:
         """ES/SPY from the latest SPY quote (smoothed in event time), or the configured one
@@ -459,6 +469,10 @@ class MarketState:
         last_done = int(np.searchsorted(self.trades.ts, done, side="right")) - 1
         # keep the last trade already snapped too: it dates "last trade age" in later snaps
         self.trades.drop_before(min(first_in_window, max(last_done, 0)))
+
+
+def _level_key(level: Level) -> str:
+    return level.level_id
 
 
 def _flow_column() -> _Column:

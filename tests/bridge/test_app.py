@@ -138,3 +138,15 @@ def test_sse_metrics_and_schemas() -> None:
         assert "break_score" in schema["properties"]
         assert client.get("/schemas/level_event").status_code == 200
         assert "snapline" in client.get("/").text
+
+
+def test_a_level_that_left_the_active_set_is_dropped_from_the_snapshot() -> None:
+    hub = Hub(BridgeMetrics())
+    watching = hub.join(Subscription())
+    hub.publish(signal("480.00", 1), is_event=False)
+    hub.publish(signal("481.00", 1), is_event=False)
+    hub.publish(json.dumps({"level_id": "481.00", "active": False}), is_event=False)
+    # a client already there sees the farewell; one joining now gets only what is live
+    assert [json.loads(t).get("active", True) for t, _ in _drain(watching)] == [True, True, False]
+    late = hub.join(Subscription())
+    assert [json.loads(t)["level_id"] for t, _ in _drain(late)] == ["480.00"]

@@ -173,3 +173,17 @@ def test_only_sellers_fill_bids(buyer: bool, filled: int, pulled: int) -> None:
         li.bids for li in out if (li.context.ts_ns - T0) // MS == 200 and li.level.price == 479.95
     ]
     assert (bids.filled, bids.cancelled) == (filled, pulled)
+
+
+def test_a_level_leaving_the_active_set_publishes_once_more_marked_leaving() -> None:
+    # round levels are active within $1 of spot: 481.00 is in play at spot 480.01 and leaves
+    # when the bid drops to 4795.00 (spot 479.51: 481.00 is $1.49 away), 478.00 joins
+    near, far = book("book", 10), book("book", 120, bid=4795.0)
+    out = run([near, far, PartitionEnd("book"), PartitionEnd("tape")], CFG)
+    by_snap: dict[int, dict[str, bool]] = {}
+    for li in out:
+        by_snap.setdefault((li.context.ts_ns - T0) // MS, {})[li.level.level_id] = li.leaving
+    assert by_snap[100]["481.00"] is False
+    assert by_snap[200]["481.00"] is True  # its last input
+    assert "481.00" not in by_snap.get(300, {})
+    assert not any(by_snap[200][lid] for lid in by_snap[200] if lid != "481.00")

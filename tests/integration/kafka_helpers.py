@@ -43,20 +43,37 @@ def signals_of(messages: list[Message]) -> list[dict[str, Any]]:
     )
 
 
-def snapline(
-    settings: Settings, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would, with this test's topics."""
+def cli_env(settings: Settings, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a user's shell would give the CLI, with this test's topics."""
     env = clean_env()
     env |= {
         "SNAPLINE_TOPIC_PREFIX": settings.topic_prefix,
         "SNAPLINE_LEVELS": json.dumps(settings.levels),
     }
-    env |= extra_env or {}
+    return env | (extra_env or {})
+
+
+def snapline(
+    settings: Settings, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would, with this test's topics."""
     return subprocess.run(
         [sys.executable, "-m", "snapline", *args],
-        env=env,
+        env=cli_env(settings, extra_env),
         capture_output=True,
         text=True,
         timeout=timeout,
+    )
+
+
+def snapline_background(
+    settings: Settings, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """Start the CLI as a user would, with this test's topics, and return at once."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "snapline", *args],
+        env=cli_env(settings, extra_env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )

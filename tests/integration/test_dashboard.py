@@ -3,7 +3,6 @@ levels and calls appear and update; a screenshot is saved for the README."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import subprocess
@@ -19,17 +18,12 @@ from bridge.app import create_app
 from bridge.consumer import SignalsConsumer
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
-from tests.conftest import ESH4_MBP10, ESH4_TRADES, clean_env
-from tests.integration.kafka_helpers import snapline
+from tests.conftest import ESH4_MBP10, ESH4_TRADES
+from tests.integration.kafka_helpers import cli_env, snapline
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "img" / "dashboard.png"
-
-
-def _env(s: Settings) -> dict[str, str]:
-    env = clean_env()
-    return env | {"SNAPLINE_TOPIC_PREFIX": s.topic_prefix, "SNAPLINE_LEVELS": json.dumps(s.levels)}
 
 
 def _free_port() -> int:
@@ -63,7 +57,7 @@ def test_dashboard_shows_levels_and_calls_live(settings: Settings) -> None:
             assert snapline(s, "ingest", "dbn", str(ESH4_MBP10), str(ESH4_TRADES)).returncode == 0
             flow = subprocess.Popen(
                 [sys.executable, "-m", "snapline", "run", "signals", "--until-end"],
-                env=_env(s), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=cli_env(s), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             page.wait_for_function(
                 "document.querySelectorAll('#levels tbody tr').length >= 3", timeout=60_000

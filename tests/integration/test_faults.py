@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ from simulator.scenarios import Plan, run_scenario
 from snapline.broker.manager import LocalBroker
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
-from tests.conftest import clean_env
-from tests.integration.kafka_helpers import read_all, signals_of, snapline
+from tests.integration.kafka_helpers import read_all, signals_of, snapline, snapline_background
 
 pytestmark = pytest.mark.integration
 OUTAGE_S = 5.0
@@ -32,11 +30,7 @@ def _scenario(tmp_path: Path, seconds: float = 240) -> list[Path]:
 
 
 def _cli(s: Settings, *args: str) -> subprocess.Popen[str]:
-    env = clean_env()
-    env |= {"SNAPLINE_TOPIC_PREFIX": s.topic_prefix, "SNAPLINE_LEVELS": json.dumps(s.levels),
-            "RUST_BACKTRACE": "0"}  # fmt: skip
-    return subprocess.Popen([sys.executable, "-m", "snapline", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return snapline_background(s, *args, extra_env={"RUST_BACKTRACE": "0"})
 
 
 def _outage(broker: LocalBroker) -> float:
