@@ -17,7 +17,7 @@ $(BIN)/snapline: pyproject.toml
 
 install: $(BIN)/snapline ## create .venv and install snapline with its dev tools
 
-demo: install ## run the whole pipeline locally on the bundled sample (Ctrl-C to stop)
+demo: install ## run the whole pipeline locally on the live-paced simulator (Ctrl-C to stop)
 	$(BIN)/snapline demo
 
 test: install lint ## lint, then every test (starts the local Kafka broker if needed)

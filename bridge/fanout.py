@@ -120,10 +120,11 @@ class Hub:
         """Called on the event loop for each consumed signal or event."""
         meta = Meta.of(text, is_event)
         self.metrics.received.labels("event" if is_event else "signal").inc()
-        if not is_event and meta.active:
-            self.latest[meta.level_id] = (text, meta)
-        elif not is_event:  # the level left the active set: new clients do not get it
-            self.latest.pop(meta.level_id, None)
+        if not is_event:
+            if meta.active:
+                self.latest[meta.level_id] = (text, meta)
+            else:  # the level left the active set: new clients do not get it
+                self.latest.pop(meta.level_id, None)
         now = self.clock()
         for client in list(self.clients):
             if not wants(client.sub, meta):

@@ -64,16 +64,16 @@ def price_flows(
     rows = np.arange(1, n)
     prev_keys, prev_sz = _entries(px[:-1], sz[:-1], shared, bids, rows, tick)
     cur_keys, cur_sz = _entries(px[1:], sz[1:], shared, bids, rows, tick)
-    keys, inverse = np.unique(np.concatenate([prev_keys, cur_keys]), return_inverse=True)
-    delta = np.bincount(inverse, weights=np.concatenate([-prev_sz, cur_sz]), minlength=len(keys))
-    delta = delta.astype(np.int64)
+    book_keys, inverse = np.unique(np.concatenate([prev_keys, cur_keys]), return_inverse=True)
+    book_delta = np.bincount(
+        inverse, weights=np.concatenate([-prev_sz, cur_sz]), minlength=len(book_keys)
+    ).astype(np.int64)
     tkeys, tvol = _trades_in_view(
         trade_row, trade_tick, trade_size, shared, px[:-1, 0], bids, n, tick
     )
     # every price whose size changed, and every price that traded (an iceberg may not change)
-    shown = np.isin(keys, tkeys) | (delta != 0)
-    keys = np.union1d(keys[shown], tkeys)
-    delta = _lookup(keys, np.unique(np.concatenate([prev_keys, cur_keys])), delta)
+    keys = np.union1d(book_keys[book_delta != 0], tkeys)
+    delta = _lookup(keys, book_keys, book_delta)
     traded = _lookup(keys, tkeys, tvol)
     decrease = np.maximum(-delta, 0)
     filled = np.minimum(decrease, traded)

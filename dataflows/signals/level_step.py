@@ -82,10 +82,11 @@ def step(
         st.smoothed_ts_ns = ctx.ts_ns
         st.call = call_with_hysteresis(st.call, st.smoothed, cfg.signal_enter, cfg.signal_exit)
     stale = ctx.book_age_ms > cfg.stale_book_ms
-    in_play = level_in_play(abs(ctx.spot - inp.level.price), ctx.velocity, s, cfg)
+    # a level leaving the active set publishes its last signal without a call
+    in_play = not inp.leaving and level_in_play(
+        abs(ctx.spot - inp.level.price), ctx.velocity, s, cfg
+    )
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
-    if inp.leaving:  # its last signal: no call on a level no longer watched
-        signal = "NEUTRAL"
     st.snap_seq += 1
     published = LevelSignal(
         ts_event_ns=ctx.ts_ns,
@@ -109,9 +110,7 @@ def step(
         break_score_robust=st.raw_median.median(),
         signal=signal,
         confidence=min(abs(st.smoothed or 0.0), 1.0) if signal != "ABSTAIN" else 0.0,
-        reason=_reason(signal, barrier, tape, fuel, stale, in_play, ctx)
-        if not inp.leaving
-        else "left the active set: spot moved away; this is its last signal until it returns",
+        reason=_reason(signal, barrier, tape, fuel, stale, in_play, inp.leaving, ctx),
         active=not inp.leaving,
         health=Health(
             book_age_ms=ctx.book_age_ms,
@@ -189,14 +188,17 @@ def _reason(
     fuel: Fuel,
     stale: bool,
     in_play: bool,
+    leaving: bool,
     ctx: SnapContext,
 ) -> str:
+    if leaving:
+        return "left the active set: spot moved away; this is its last signal until it returns"
     if stale:
         return f"abstain: book is {ctx.book_age_ms / 1000:.1f} s old"
     if signal == "ABSTAIN":
         return "abstain: no evidence observed at this level"
     if not in_play:
-        return "not in play: too far from spot for a call"
+        return "not in play: too far from spot, or spot moving away from it"
     parts = []
     if barrier.score is not None:
         parts.append(

@@ -321,8 +321,8 @@ class MarketState:
         # a level that left the active set publishes once more, marked inactive, so that a
         # consumer holding the latest signal per level knows to drop it
         now_ids = {lv.level_id for lv in levels}
-        leaving = {lid for lid in getattr(self, "active", {}) if lid not in now_ids}
-        levels = sorted([*levels, *(self.active[lid] for lid in leaving)], key=_level_key)
+        leaving = {lid for lid in self.active if lid not in now_ids}
+        levels = sorted([*levels, *(self.active[lid] for lid in leaving)], key=_level_id)
         self.active = {lv.level_id: lv for lv in levels if lv.level_id not in leaving}
         ctx = SnapContext(
             ts_ns=t,
@@ -471,7 +471,7 @@ class MarketState:
         self.trades.drop_before(min(first_in_window, max(last_done, 0)))
 
 
-def _level_key(level: Level) -> str:
+def _level_id(level: Level) -> str:
     return level.level_id
 
 

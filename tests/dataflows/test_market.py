@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dataflows.signals.items import BookBatch, LevelInput, PartitionEnd, TradeBatch
+from dataflows.signals.level_step import step
 from dataflows.signals.market import MarketConfig, MarketState
 from physics.config import PhysicsConfig
 
@@ -187,3 +188,9 @@ def test_a_level_leaving_the_active_set_publishes_once_more_marked_leaving() -> 
     assert by_snap[200]["481.00"] is True  # its last input
     assert "481.00" not in by_snap.get(300, {})
     assert not any(by_snap[200][lid] for lid in by_snap[200] if lid != "481.00")
+    # its level step publishes that last signal inactive and without a call
+    state = None
+    for li in (li for li in out if li.level.level_id == "481.00"):
+        state, published = step(state, li, CFG.physics)
+    assert (published.signal.active, published.signal.signal) == (False, "NEUTRAL")
+    assert published.signal.reason.startswith("left the active set")
