@@ -59,27 +59,43 @@ def side_evidence(px: F64, sz: I64, level_es: F64, half_band: float, bids: bool)
     first, so the ladder covers prices down to its deepest defined price; asks, up to theirs.
     A side with fewer than ten defined prices shows the whole book and covers everything.
     """
+    return sides_evidence(px[None, :], sz[None, :], level_es, half_band, np.array([bids]))[0]
+
+
+def sides_evidence(
+    px: F64, sz: I64, level_es: F64, half_band: float, bids: npt.NDArray[np.bool_]
+) -> list[SideEvidence]:
+    """``side_evidence`` for several book sides at once: row ``i`` of ``px``/``sz`` (shape
+    (n, 10)) is a bid ladder where ``bids[i]``, an ask ladder otherwise; one pass for all."""
     defined = ~np.isnan(px)
-    lo = level_es - half_band
-    hi = level_es + half_band
-    in_band = (
-        defined[None, :] & (px[None, :] >= lo[:, None] - 1e-9) & (px[None, :] <= hi[:, None] + 1e-9)
+    p = px[:, None, :]  # (sides, 1, prices) against (1, levels, 1)
+    lo = (level_es - half_band)[None, :, None] - 1e-9
+    hi = (level_es + half_band)[None, :, None] + 1e-9
+    in_band = (p >= lo) & (p <= hi)  # an undefined (NaN) price is in no band
+    depth = (in_band * sz[:, None, :]).sum(axis=2).astype(np.int64)
+
+    dist = np.where(in_band, np.abs(p - level_es[None, :, None]), np.inf)
+    nearest = np.argmin(dist, axis=2)
+    has_quote = in_band.any(axis=2)
+    quote_px = np.where(has_quote, np.take_along_axis(px, nearest, axis=1), np.nan)
+    quote_sz = np.where(has_quote, np.take_along_axis(sz, nearest, axis=1), 0).astype(np.int64)
+
+    full: npt.NDArray[np.bool_] = np.all(defined, axis=1)
+    deepest = np.where(bids, px.min(axis=1), px.max(axis=1))[:, None]
+    reaches = np.where(
+        bids[:, None], level_es[None, :] >= deepest - 1e-9, level_es[None, :] <= deepest + 1e-9
     )
-    depth = (in_band * sz[None, :]).sum(axis=1).astype(np.int64)
-
-    dist = np.where(in_band, np.abs(px[None, :] - level_es[:, None]), np.inf)
-    nearest = np.argmin(dist, axis=1)
-    has_quote = np.isfinite(dist[np.arange(len(level_es)), nearest])
-    quote_px = np.where(has_quote, px[nearest], np.nan)
-    quote_sz = np.where(has_quote, sz[nearest], 0).astype(np.int64)
-
-    if defined.all():
-        deepest = float(px[defined].min() if bids else px[defined].max())
-        observable = level_es >= deepest - 1e-9 if bids else level_es <= deepest + 1e-9
-    else:
-        observable = np.ones(len(level_es), dtype=bool)
-    typical = float(np.median(sz[defined])) if defined.any() else 0.0
-    return SideEvidence(depth, np.asarray(observable, dtype=bool), quote_px, quote_sz, typical)
+    observable: npt.NDArray[np.bool_] = np.logical_or(~full[:, None], reaches)
+    # median visible queue: sizes sorted with the undefined ones last, the middle one(s)
+    shown = np.sort(np.where(defined, sz, np.iinfo(np.int64).max), axis=1).astype(np.float64)
+    n = defined.sum(axis=1)
+    upper = np.take_along_axis(shown, (n // 2)[:, None], axis=1)[:, 0]
+    lower = np.take_along_axis(shown, np.maximum((n - 1) // 2, 0)[:, None], axis=1)[:, 0]
+    typical = np.where(n > 0, (lower + upper) / 2, 0.0)
+    return [
+        SideEvidence(depth[i], observable[i], quote_px[i], quote_sz[i], float(typical[i]))
+        for i in range(px.shape[0])
+    ]
 
 
 @dataclass(frozen=True, slots=True)

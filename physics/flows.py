@@ -54,32 +54,39 @@ def price_flows(
     bids, buy-aggressor for asks, and trades without an aggressor flag for either) are
     given by the index of the first book row at or after them (``trade_row``) and their price
     in ticks; a decrease at a price is a fill up to the volume traded there in between.
+
+    Most updates change one queue of one side without moving the ladder: those transitions
+    are plain size differences, index by index. Only transitions whose ladder moved, or that
+    traded, are matched price by price (``_matched``). Rows come out ascending.
     """
     n = px.shape[0]
     if n < 2:
         return _empty()
-    floor = visible_floor(px, bids)
-    # A price counts if both books of the transition show it.
-    shared = np.maximum(floor[:-1], floor[1:]) if bids else np.minimum(floor[:-1], floor[1:])
-    rows = np.arange(1, n)
-    prev_keys, prev_sz = _entries(px[:-1], sz[:-1], shared, bids, rows, tick)
-    cur_keys, cur_sz = _entries(px[1:], sz[1:], shared, bids, rows, tick)
-    book_keys, inverse = np.unique(np.concatenate([prev_keys, cur_keys]), return_inverse=True)
-    book_delta = np.bincount(
-        inverse, weights=np.concatenate([-prev_sz, cur_sz]), minlength=len(book_keys)
-    ).astype(np.int64)
-    tkeys, tvol = _trades_in_view(
-        trade_row, trade_tick, trade_size, shared, px[:-1, 0], bids, n, tick
-    )
-    # every price whose size changed, and every price that traded (an iceberg may not change)
-    keys = np.union1d(book_keys[book_delta != 0], tkeys)
-    delta = _lookup(keys, book_keys, book_delta)
-    traded = _lookup(keys, tkeys, tvol)
+    p0, p1, s0, s1 = px[:-1], px[1:], sz[:-1], sz[1:]
+    gap0, gap1 = np.isnan(p0), np.isnan(p1)
+    still = np.all((p0 == p1) | (gap0 & gap1), axis=1)
+    tr, ttk, tvol = _trades_in_view(trade_row, trade_tick, trade_size, px, bids, tick)
+    slow = ~still
+    slow[tr] = True
+    # ladder in place, no trade: every shown price is in both books (same visible window)
+    diff = np.where(slow[:, None] | gap0, 0, s1 - s0)
+    fast_row, fast_col = np.nonzero(diff)
+    fast_delta = diff[fast_row, fast_col]
+    rows = np.flatnonzero(slow)
+    local = np.searchsorted(rows, tr)  # trades by their row among the slow transitions
+    m = _matched(px[rows], px[rows + 1], sz[rows], sz[rows + 1], bids, tick, local, ttk, tvol)
+    row = np.concatenate([fast_row, rows[m.row]])
+    order = np.argsort(row, kind="stable")
+    delta = np.concatenate([fast_delta, m.delta])[order]
+    traded = np.concatenate([np.zeros(fast_row.size, np.int64), m.traded])[order]
+    price_tick = np.concatenate(
+        [np.rint(p0[fast_row, fast_col] / tick).astype(np.int64), m.price_tick]
+    )[order]
     decrease = np.maximum(-delta, 0)
     filled = np.minimum(decrease, traded)
     return PriceFlows(
-        row=(keys >> 32).astype(np.int64),
-        price_tick=(keys & 0xFFFFFFFF).astype(np.int64) - _OFFSET,
+        row=row[order].astype(np.int64) + 1,
+        price_tick=price_tick,
         added=np.maximum(delta, 0),
         cancelled=decrease - filled,
         filled=filled,
@@ -87,53 +94,97 @@ def price_flows(
     )
 
 
-# (row, price tick) packed into one int64 key; ticks are offset to stay non-negative.
+@dataclass(frozen=True, slots=True)
+class _Changes:
+    row: I64  # transition, among those given
+    price_tick: I64
+    delta: I64  # displayed size after - before
+    traded: I64
+
+
+def _matched(
+    p0: F64, p1: F64, s0: I64, s1: I64, bids: bool, tick: float,
+    tr: I64, ttk: I64, tvol: I64,
+) -> _Changes:  # fmt: skip
+    """Size change and traded volume at each price of transitions ``p0 -> p1`` (row by row),
+    matching prices, not ladder indices, inside the window both books show. Works on a
+    (transitions, 20) grid: the prices before, each with the size now shown at it, then the
+    prices that appeared."""
+    floor0, floor1 = visible_floor(p0, bids), visible_floor(p1, bids)
+    shared = np.maximum(floor0, floor1) if bids else np.minimum(floor0, floor1)
+    b_tick, b_shown, b_size = _ladder(p0, s0, shared, bids, tick)
+    a_tick, a_shown, a_size = _ladder(p1, s1, shared, bids, tick)
+    # where each earlier price sits in the later ladder (-1: gone), and which later ones are new
+    kept = b_shown & a_shown & (b_tick == a_tick)
+    where = np.where(kept, np.arange(p0.shape[1]), -1)
+    matched = kept.copy()
+    moved = np.flatnonzero(np.any(kept != (b_shown | a_shown), axis=1))
+    if moved.size:
+        same = (
+            (b_tick[moved, :, None] == a_tick[moved, None, :])
+            & b_shown[moved, :, None]
+            & a_shown[moved, None, :]
+        )
+        where[moved] = np.where(same.any(axis=2), same.argmax(axis=2), -1)
+        matched[moved] = same.any(axis=1)
+    size_now = np.where(where >= 0, np.take_along_axis(a_size, np.maximum(where, 0), 1), 0)
+    appeared = a_shown & ~matched
+    grid_tick = np.concatenate([b_tick, a_tick], axis=1)
+    grid_shown = np.concatenate([b_shown, appeared], axis=1)
+    grid_delta = np.concatenate([size_now - b_size, np.where(appeared, a_size, 0)], axis=1)
+    grid_traded = np.zeros_like(grid_delta)
+    # a trade must print inside the window both books show
+    ok = (ttk * tick >= shared[tr] - 1e-9) if bids else (ttk * tick <= shared[tr] + 1e-9)
+    tr, ttk, tvol = tr[ok], ttk[ok], tvol[ok]
+    # a traded price sits in the grid (before or appeared) or, shown in neither, stands alone
+    hit = (grid_tick[tr] == ttk[:, None]) & grid_shown[tr]
+    on_grid = hit.any(axis=1)
+    grid_traded[tr[on_grid], hit[on_grid].argmax(axis=1)] = tvol[on_grid]
+    cell = grid_shown & ((grid_delta != 0) | (grid_traded > 0))
+    row = np.nonzero(cell)[0]
+    lone = ~on_grid
+    at = np.searchsorted(row, tr[lone], side="right")  # keeps rows ascending
+    return _Changes(
+        row=np.insert(row, at, tr[lone]),
+        price_tick=np.insert(grid_tick[cell], at, ttk[lone]),
+        delta=np.insert(grid_delta[cell], at, 0),
+        traded=np.insert(grid_traded[cell], at, tvol[lone]),
+    )
+
+
+def _ladder(
+    px: F64, sz: I64, shared: F64, bids: bool, tick: float
+) -> tuple[I64, npt.NDArray[np.bool_], I64]:
+    """Prices in ticks, whether each is shown inside the shared window, and sizes (0 if not)."""
+    inside = px >= shared[:, None] - 1e-9 if bids else px <= shared[:, None] + 1e-9
+    shown = ~np.isnan(px) & inside
+    ticks = np.rint(np.where(shown, px, 0.0) / tick).astype(np.int64)
+    return ticks, shown, np.where(shown, sz, 0).astype(np.int64)
+
+
+def _trades_in_view(
+    trade_row: I64, trade_tick: I64, trade_size: I64, px: F64, bids: bool, tick: float
+) -> tuple[I64, I64, I64]:
+    """Volume per (transition, price) of the trades that can have filled this side: at or
+    through the earlier book's best price (a bid is hit at its price or lower; a print above
+    the best bid was not on the bids). Transitions are numbered from 0 (rows ``i -> i + 1``),
+    ascending. Whether the price is inside both books' windows is checked with the ladders."""
+    n = px.shape[0]
+    ok = (trade_row >= 1) & (trade_row < n)
+    tr, tk, size = trade_row[ok] - 1, trade_tick[ok], trade_size[ok]
+    best, price = px[tr, 0], tk * tick
+    through = (price <= best + 1e-9) if bids else (price >= best - 1e-9)
+    keys, inv = np.unique(_pack(tr[through], tk[through]), return_inverse=True)
+    volume = np.bincount(inv, weights=size[through].astype(np.float64), minlength=keys.size)
+    return keys >> 32, (keys & 0xFFFFFFFF) - _OFFSET, volume.astype(np.int64)
+
+
+# (transition, price tick) packed into one int64 key; ticks are offset to stay non-negative.
 _OFFSET = 1 << 31
 
 
 def _pack(row: I64, tick: I64) -> I64:
     return (row.astype(np.int64) << 32) | (tick.astype(np.int64) + _OFFSET)
-
-
-def _entries(px: F64, sz: I64, shared: F64, bids: bool, rows: I64, tick: float) -> tuple[I64, F64]:
-    defined = ~np.isnan(px)
-    inside = px >= shared[:, None] - 1e-9 if bids else px <= shared[:, None] + 1e-9
-    keep = defined & inside
-    ticks = np.rint(np.where(keep, px, 0.0) / tick).astype(np.int64)
-    row_grid = np.broadcast_to(rows[:, None], px.shape)
-    return _pack(row_grid[keep], ticks[keep]), sz[keep].astype(np.float64)
-
-
-def _trades_in_view(
-    trade_row: I64, trade_tick: I64, trade_size: I64, shared: F64, top: F64, bids: bool,
-    n: int, tick: float,
-) -> tuple[I64, I64]:  # fmt: skip
-    """Volume per (transition, price) of the trades that can have filled this side: inside
-    both books' visible windows and at or through the earlier book's best price (a bid is hit
-    at its price or lower; a print above the best bid was not on the bids)."""
-    ok = (trade_row >= 1) & (trade_row < n)
-    row, tk, size = trade_row[ok], trade_tick[ok], trade_size[ok]
-    floor, best = shared[row - 1], top[row - 1]
-    price = tk * tick
-    if bids:
-        inside = (price >= floor - 1e-9) & (price <= best + 1e-9)
-    else:
-        inside = (price <= floor + 1e-9) & (price >= best - 1e-9)
-    if not inside.any():
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    tkeys, tinv = np.unique(_pack(row[inside], tk[inside]), return_inverse=True)
-    volume = np.bincount(tinv, weights=size[inside].astype(np.float64)).astype(np.int64)
-    return tkeys, volume
-
-
-def _lookup(keys: I64, table_keys: I64, values: I64) -> I64:
-    """``values`` at ``keys`` in sorted ``table_keys``; 0 where a key is absent."""
-    if table_keys.size == 0:
-        return np.zeros(keys.size, np.int64)
-    pos = np.searchsorted(table_keys, keys)
-    pos_ok = np.minimum(pos, len(table_keys) - 1)
-    hit = (pos < len(table_keys)) & (table_keys[pos_ok] == keys)
-    return np.where(hit, values[pos_ok], 0).astype(np.int64)
 
 
 def _empty() -> PriceFlows:

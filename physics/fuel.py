@@ -16,7 +16,7 @@ under the opposite convention and from the day's flow alone; their range is the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -201,20 +201,22 @@ def chain_of(book: FuelBook, now_ns: int, session: date, cfg: PhysicsConfig) -> 
         and st.open_interest is not None
         and (st.iv is not None or st.vendor_gamma is not None)
     ]
-    expiry_t = cfg.option_expiry_et
-    floor_s = cfg.min_time_to_expiry_s
-    return Chain(
+    chain = Chain(
         strike=np.array([s.contract.strike for s in use], np.float64),
         is_call=np.array([s.contract.is_call for s in use], bool),
         iv=np.array([s.iv if s.iv is not None else np.nan for s in use], np.float64),
         vendor_gamma=np.array([s.vendor_gamma or 0.0 for s in use], np.float64),
         oi=np.array([s.open_interest or 0 for s in use], np.float64),
         net=np.array([s.customer_net for s in use], np.float64),
-        t_years=np.array(
-            [years_to_expiry(now_ns, s.contract.expiry, expiry_t, floor_s) for s in use],
-            np.float64,
-        ),
+        t_years=np.empty(len(use), np.float64),
     )
+    return dated(chain, now_ns, session, cfg)
+
+
+def dated(chain: Chain, now_ns: int, session: date, cfg: PhysicsConfig) -> Chain:
+    """The chain as of ``now_ns``: every contract expires on ``session``, so one time left."""
+    left = years_to_expiry(now_ns, session, cfg.option_expiry_et, cfg.min_time_to_expiry_s)
+    return replace(chain, t_years=np.full(chain.strike.size, left))
 
 
 def gamma_at(chain: Chain, spot: float, cfg: PhysicsConfig) -> np.ndarray:
@@ -239,7 +241,7 @@ def dollar_gamma(pos: np.ndarray, gamma: np.ndarray, spot: float, cfg: PhysicsCo
     return out
 
 
-def kernel(strike: np.ndarray, level: float, half_width: float) -> np.ndarray:
+def kernel(strike: np.ndarray, level: np.ndarray | float, half_width: float) -> np.ndarray:
     return np.clip(1.0 - np.abs(strike - level) / half_width, 0.0, None)
 
 
@@ -254,14 +256,30 @@ class FuelEvidence:
 
 def fuel_at(chain: Chain, level: float, spot: float, cfg: PhysicsConfig) -> FuelEvidence | None:
     """Fuel at one level; None when no contract lies within the kernel."""
-    w = kernel(chain.strike, level, cfg.fuel_kernel_half_width_spy)
-    if not np.any(w > 0):
-        return None
+    return fuel_at_levels(chain, np.array([level]), spot, cfg)[0]
+
+
+def fuel_at_levels(
+    chain: Chain, levels: np.ndarray, spot: float, cfg: PhysicsConfig
+) -> list[FuelEvidence | None]:
+    """Fuel at each level (the chain priced once for all); None where no contract lies
+    within the kernel."""
+    w = kernel(chain.strike[None, :], levels[:, None], cfg.fuel_kernel_half_width_spy)
+    near = np.any(w > 0, axis=1)
+    if not near.any():
+        return [None] * len(levels)
     gamma = gamma_at(chain, spot, cfg)
     gex = {
-        name: float(np.sum(dollar_gamma(pos, gamma, spot, cfg) * w))
+        name: (dollar_gamma(pos, gamma, spot, cfg)[None, :] * w).sum(axis=1).tolist()
         for name, pos in positions(chain).items()
     }
+    return [
+        _evidence({name: g[i] for name, g in gex.items()}, cfg) if near[i] else None
+        for i in range(len(levels))
+    ]
+
+
+def _evidence(gex: dict[str, float], cfg: PhysicsConfig) -> FuelEvidence:
     score = -math.tanh(gex["baseline"] / cfg.fuel_gex_ref)
     # the day's observed flow contradicts the assumed convention at this level
     tiny = cfg.fuel_gex_ref * 1e-3

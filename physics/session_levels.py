@@ -9,7 +9,7 @@ the last complete session's high, low and close. Prices are ES; levels are ES / 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -56,27 +56,47 @@ def apply_trades(
     upto_ns: int,
     cfg: PhysicsConfig,
 ) -> None:
-    """Fold in the trades (time ascending) after ``st.applied_ns`` and up to ``upto_ns``."""
+    """Fold in the trades (time ascending) after ``st.applied_ns`` and up to ``upto_ns``,
+    a New York day at a time."""
     lo = int(np.searchsorted(ts_ns, st.applied_ns, side="right"))
     hi = int(np.searchsorted(ts_ns, upto_ns, side="right"))
-    for t, p, v in zip(ts_ns[lo:hi].tolist(), price_es[lo:hi].tolist(), size[lo:hi].tolist(),
-                       strict=True):  # fmt: skip
-        _one(st, t, p, v, cfg)
+    while lo < hi:
+        day = _day(int(ts_ns[lo]))
+        midnight = datetime.combine(day + timedelta(days=1), time(0), NEW_YORK)
+        midnight_ns = int(midnight.timestamp()) * 1_000_000_000
+        end = lo + int(np.searchsorted(ts_ns[lo:hi], midnight_ns, side="left"))
+        _fold_day(st, day, ts_ns[lo:end], price_es[lo:end], size[lo:end], cfg)
+        lo = end
     st.applied_ns = max(st.applied_ns, upto_ns)
 
 
-def _one(st: SessionState, t: int, p: float, v: int, cfg: PhysicsConfig) -> None:
-    day = _day(t)
+def _fold_day(
+    st: SessionState,
+    day: date,
+    ts_ns: npt.NDArray[np.int64],
+    price: npt.NDArray[np.float64],
+    size: npt.NDArray[np.int64],
+    cfg: PhysicsConfig,
+) -> None:
     open_ns, close_ns = _bounds(day, cfg)
-    if not open_ns <= t < close_ns or not np.isfinite(p) or v <= 0:
+    counts = (open_ns <= ts_ns) & (ts_ns < close_ns) & np.isfinite(price) & (size > 0)
+    if not counts.any():
         return
     if day != st.session:
         _roll(st, day, open_ns, cfg)
-    st.pv += p * v
-    st.volume += v
-    st.high, st.low, st.close = max(st.high, p), min(st.low, p), p
-    if t < st.or_end_ns:
-        st.or_high, st.or_low = max(st.or_high, p), min(st.or_low, p)
+    t, p, v = ts_ns[counts], price[counts], size[counts]
+    # cumulative sums add in trade order, as one trade at a time would: the same VWAP bits
+    st.pv = float(np.cumsum(np.concatenate([[st.pv], p * v]))[-1])
+    st.volume = float(np.cumsum(np.concatenate([[st.volume], v.astype(np.float64)]))[-1])
+    st.high, st.low, st.close = (
+        max(st.high, float(p.max())),
+        min(st.low, float(p.min())),
+        float(p[-1]),
+    )
+    opening = p[t < st.or_end_ns]
+    if opening.size:
+        st.or_high = max(st.or_high, float(opening.max()))
+        st.or_low = min(st.or_low, float(opening.min()))
 
 
 def _roll(st: SessionState, day: date, open_ns: int, cfg: PhysicsConfig) -> None:

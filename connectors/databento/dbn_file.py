@@ -80,9 +80,14 @@ class _Cursor:
         return len(self.buf) >= need
 
     def take(self, n: int) -> bytes:
-        out, self.buf = self.buf[:n], self.buf[n:]
-        self.offset += n
+        out = self.buf[:n]
+        self.drop(n)
         return out
+
+    def drop(self, n: int) -> None:
+        """Forget the first ``n`` bytes (already handed out as record runs)."""
+        self.buf = self.buf[n:]
+        self.offset += n
 
 
 def open_dbn(path: Path, max_run: int = 256) -> tuple[DbnInfo, Iterator[RecordRun]]:
@@ -175,8 +180,9 @@ def _runs(cursor: _Cursor, info: DbnInfo, fh: BinaryIO, max_run: int) -> Iterato
 def _runs_in_buffer(cursor: _Cursor, info: DbnInfo, max_run: int) -> Iterator[RecordRun]:
     """Split every complete record now buffered into runs; keeps a partial tail buffered."""
     buf = cursor.buf
-    pos = 0
-    starts: list[int] = []
+    view = np.frombuffer(buf, dtype=np.uint8)
+    pos, probe = 0, 64
+    found: list[np.ndarray] = []
     while pos < len(buf):
         rec_len = buf[pos] * 4
         if rec_len < 16:
@@ -187,23 +193,30 @@ def _runs_in_buffer(cursor: _Cursor, info: DbnInfo, max_run: int) -> Iterator[Re
             raise InputError(msg)
         if pos + rec_len > len(buf):
             break
-        starts.append(pos)
-        pos += rec_len
-    if not starts:
+        # a schema's records share one length: take the following records that keep it, in
+        # probes that double while they all do (mixed lengths cost a short probe a record)
+        run = pos + rec_len * np.arange(min((len(buf) - pos) // rec_len, probe))
+        same = view[run] == buf[pos]
+        n = run.size if same.all() else int(np.argmin(same))
+        probe = min(probe * 2, 1 << 16) if n == probe else 64
+        found.append(run[:n])
+        pos += n * rec_len
+    starts = np.concatenate(found) if found else np.empty(0, np.int64)
+    if not starts.size:
         if not cursor.fill(len(buf) + 1):
             _raise_truncated(cursor, info)
         return
     yield from _group(cursor, info, buf, starts, pos, max_run)
-    cursor.take(pos)
+    cursor.drop(pos)
     if cursor.buf and cursor.eof:
         _raise_truncated(cursor, info)
 
 
 def _group(
-    cursor: _Cursor, info: DbnInfo, buf: bytes, starts: list[int], end: int, max_run: int
+    cursor: _Cursor, info: DbnInfo, buf: bytes, idx: np.ndarray, end: int, max_run: int
 ) -> Iterator[RecordRun]:
     view = np.frombuffer(buf, dtype=np.uint8)
-    idx = np.asarray(starts, dtype=np.int64)
+    starts = idx.tolist()
     rtype = view[idx + 1]
     lens = view[idx].astype(np.int64) * 4
     iid = view[(idx[:, None] + np.arange(4, 8)).ravel()].reshape(-1, 4).copy().view("<u4").ravel()

@@ -17,19 +17,17 @@ from functools import partial
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
-from bytewax.operators import StatefulLogic
+from bytewax.operators import StatefulBatchLogic
 from bytewax.outputs import Sink
 
 from dataflows.signals.decode import decode
 from dataflows.signals.items import (
-    BookBatch,
     DecodeFailure,
     IdleTick,
     LevelInput,
-    OptionEvent,
+    MarketInput,
     PartitionEnd,
     SinkRecord,
-    TradeBatch,
 )
 from dataflows.signals.level_step import LevelOutput, LevelState, step
 from dataflows.signals.market import MarketConfig, MarketState
@@ -47,20 +45,23 @@ class FlowConfig:
     clock_ns: Callable[[], int] = time.time_ns
 
 
-class MarketLogic(StatefulLogic[object, LevelInput, MarketState]):
-    """Thin Bytewax wrapper over ``MarketState``."""
+class MarketLogic(StatefulBatchLogic[object, LevelInput, MarketState]):
+    """Thin Bytewax wrapper over ``MarketState``: takes what Bytewax delivers at once."""
 
     def __init__(self, state: MarketState) -> None:
         self.state = state
 
-    def on_item(self, value: object) -> tuple[Iterable[LevelInput], bool]:
-        if not isinstance(value, BookBatch | TradeBatch | OptionEvent | PartitionEnd | IdleTick):
-            msg = f"market step got {type(value).__name__}, expected a decoded batch or marker"
-            raise TypeError(msg)
-        return self.state.add(value), StatefulLogic.RETAIN
+    def on_batch(self, values: list[object]) -> tuple[Iterable[LevelInput], bool]:
+        items: list[MarketInput] = []
+        for value in values:
+            if not isinstance(value, MarketInput):
+                msg = f"market step got {type(value).__name__}, expected a decoded batch or marker"
+                raise TypeError(msg)
+            items.append(value)
+        return self.state.add_all(items), StatefulBatchLogic.RETAIN
 
     def on_eof(self) -> tuple[Iterable[LevelInput], bool]:
-        return self.state.finish(), StatefulLogic.RETAIN
+        return self.state.finish(), StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> MarketState:
         return copy.deepcopy(self.state)
@@ -84,7 +85,7 @@ def build_flow(
 
     keyed = op.key_on("one_market", split.trues, lambda _: MARKET_KEY)
     builder = partial(_market_logic, cfg)
-    inputs = op.key_rm("unkey", op.stateful("market", keyed, builder))
+    inputs = op.key_rm("unkey", op.stateful_batch("market", keyed, builder))
     by_level = op.key_on("by_level", inputs, lambda li: li.level.level_id)
     outputs = op.stateful_map("level", by_level, partial(_level, cfg))
     records = op.map("publish", outputs, partial(_publish, cfg.signals_topic, cfg.clock_ns))

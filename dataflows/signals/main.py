@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bytewax._bytewax import cli_main
 from bytewax.dataflow import Dataflow
@@ -17,12 +18,14 @@ from bytewax.recovery import RecoveryConfig, init_db_dir
 from dataflows.io.files import FailOnBadInput, JsonlSink, LogBadInput, SortedJsonlSink
 from dataflows.io.kafka_sink import KafkaSink
 from dataflows.io.kafka_source import KafkaRawSource, StartAt
-from dataflows.io.lake_source import BronzeLakeSource
 from dataflows.io.replay_files import ReplayFileSource
 from dataflows.signals.flow import FlowConfig, build_flow
 from dataflows.signals.market import MarketConfig
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
+
+if TYPE_CHECKING:
+    from dataflows.io.lake_source import BronzeLakeSource
 
 RAW_ROLES = (
     "es_mbp10", "es_trades", "options_trades", "options_quotes", "options_greeks", "spy_quotes",
@@ -83,6 +86,10 @@ def rerun_flow(
     catalog = TopicCatalog.from_settings(settings)
     source: KafkaRawSource | BronzeLakeSource
     if lake_root is not None:
+        # imported here: the lake reader pulls in pyarrow and pandas, a quarter second that
+        # every other run of the dataflow would pay for nothing
+        from dataflows.io.lake_source import BronzeLakeSource
+
         source = BronzeLakeSource(lake_root, RAW_ROLES)
     else:
         source = _kafka_source(settings, catalog, True, start)

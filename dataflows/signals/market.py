@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dataflows.signals.columns import Column
 from dataflows.signals.items import (
     BookBatch,
     IdleTick,
@@ -30,8 +31,9 @@ from dataflows.signals.items import (
     TradeBatch,
 )
 from dataflows.signals.options import OptionsState
-from physics.barrier import BandFlows, band_flows
-from physics.book import Book, at, side_evidence
+from dataflows.signals.price_window import PriceWindow
+from physics.barrier import BandFlows
+from physics.book import Book, SideEvidence, at, sides_evidence
 from physics.config import PhysicsConfig
 from physics.flows import price_flows
 from physics.levels import Level, active_levels
@@ -41,6 +43,7 @@ from physics.tape import TapeWindow, velocity, window_volumes
 
 log = logging.getLogger(__name__)
 NEVER = -(2**63)
+_BIDS_NOW_START_ASKS_NOW_START = np.array([True, True, False, False])
 FOREVER = 2**63 - 1
 
 
@@ -71,77 +74,6 @@ class Counters:
         )
 
 
-class _Column:
-    """Time-ordered rows of one stream, appended in batches and consolidated on demand.
-
-    Rows live in buffers that grow by doubling, with the live rows between ``_lo`` and
-    ``_hi``: appending copies only the new rows and dropping old ones only moves ``_lo``, so
-    a burst costs linear time, not the square of the rows retained (the barrier window)."""
-
-    def __init__(self, **empty: np.ndarray) -> None:
-        self._buf = {"ts": np.empty(0, np.int64), **empty}
-        self._lo = self._hi = 0
-        self.pending: list[dict[str, np.ndarray]] = []
-
-    @property
-    def ts(self) -> np.ndarray:
-        return self._buf["ts"][self._lo : self._hi]
-
-    @property
-    def cols(self) -> dict[str, np.ndarray]:
-        return {k: v[self._lo : self._hi] for k, v in self._buf.items() if k != "ts"}
-
-    def append(self, ts: np.ndarray, **cols: np.ndarray) -> None:
-        self.pending.append({"ts": ts, **cols})
-
-    def consolidate(self, snapped_ns: int) -> int:
-        """Merge pending batches in time order; returns how many pending rows are dated at or
-        before ``snapped_ns``, the last snap already published (they are late)."""
-        if not self.pending:
-            return 0
-        late = sum(int(np.count_nonzero(p["ts"] <= snapped_ns)) for p in self.pending)
-        last = int(self._buf["ts"][self._hi - 1]) if self._hi > self._lo else None
-        first = self._hi - self._reserve(sum(p["ts"].size for p in self.pending))
-        for part in self.pending:
-            n = part["ts"].size
-            for k, v in part.items():
-                self._buf[k][self._hi : self._hi + n] = v
-            self._hi += n
-        self.pending = []
-        new_ts = self._buf["ts"][first : self._hi]
-        out_of_order = (last is not None and new_ts.size and int(new_ts.min()) < last) or bool(
-            np.any(np.diff(new_ts) < 0)
-        )
-        if out_of_order:  # interleaved partitions: restore time order over the live rows, in
-            # new arrays (rows already handed out in snap contexts must not change under them)
-            order = np.argsort(self.ts, kind="stable")
-            for k, v in self._buf.items():
-                v = v.copy()
-                v[self._lo : self._hi] = v[self._lo : self._hi][order]
-                self._buf[k] = v
-        return late
-
-    def _reserve(self, n: int) -> int:
-        """Room for ``n`` more rows, in new, doubled buffers holding only the live rows when
-        full (never overwriting rows in place); returns how far the rows moved down."""
-        live = self._hi - self._lo
-        if self._hi + n <= self._buf["ts"].shape[0]:
-            return 0
-        cap = max(self._buf["ts"].shape[0], 1024)
-        while cap < live + n:
-            cap *= 2
-        for k, v in self._buf.items():
-            grown = np.empty((cap, *v.shape[1:]), v.dtype)
-            grown[:live] = v[self._lo : self._hi]
-            self._buf[k] = grown
-        shift, self._lo, self._hi = self._lo, 0, live
-        return shift
-
-    def drop_before(self, i: int) -> None:
-        if i > 0:
-            self._lo = min(self._lo + i, self._hi)
-
-
 class MarketState:
     """Everything global the signals need; ``add`` returns the level inputs now due."""
 
@@ -152,17 +84,18 @@ class MarketState:
         self.caught_up: set[str] = set()  # live: partitions whose source had nothing new
         self.ended: set[str] = set()
         self.instrument_id = cfg.instrument_id
-        self.book = _Column(
+        self.book = Column(
             bid_px=np.empty((0, 10)), bid_sz=np.empty((0, 10), np.int64),
             ask_px=np.empty((0, 10)), ask_sz=np.empty((0, 10), np.int64),
         )  # fmt: skip
-        self.trades = _Column(
+        self.trades = Column(
             price=np.empty(0),
             size=np.empty(0, np.int64),
             is_buy=np.empty(0, bool),
             is_sell=np.empty(0, bool),
         )
-        self.flows = {bids: _flow_column() for bids in (True, False)}  # per side of the book
+        window_ns = int(cfg.physics.barrier_window_s * 1e9)
+        self.flows = {bids: PriceWindow(window_ns) for bids in (True, False)}  # per book side
         self.flowed_ns = NEVER  # book rows up to here have their flows computed
         self.max_ts_ns = NEVER
         self.next_snap_ns: int | None = None
@@ -175,9 +108,20 @@ class MarketState:
         self.ratio: float | None = None  # live ES/SPY, smoothed
         self.ratio_ns: int | None = None
         self.active: dict[str, Level] = {}  # the levels of the last snap
+        self._evidence_seen: tuple[bytes, list[SideEvidence]] | None = None
 
     # -- input ----------------------------------------------------------------------------
     def add(self, item: MarketInput) -> list[LevelInput]:
+        return self.add_all([item])
+
+    def add_all(self, items: list[MarketInput]) -> list[LevelInput]:
+        """Take a batch of inputs, then emit the snaps they make due: once per batch, so the
+        per-snap and per-flow work runs on many records at a time."""
+        for item in items:
+            self._take(item)
+        return self._emit_due(self._watermark())
+
+    def _take(self, item: MarketInput) -> None:
         if isinstance(item, PartitionEnd):
             self.ended.add(item.partition)
         elif isinstance(item, IdleTick):
@@ -202,7 +146,6 @@ class MarketState:
         elif isinstance(item, OptionEvent):
             self._advance(item.partition, item.ts_ns)
             self.options.add(item)
-        return self._emit_due(self._watermark())
 
     def finish(self) -> list[LevelInput]:
         """Every input has ended: emit the snaps that cover the last events."""
@@ -285,7 +228,8 @@ class MarketState:
         if self.next_snap_ns is None:
             self.next_snap_ns = _ceil_to(int(self.book.ts[0]), snap)
         bound = self.max_ts_ns + snap if watermark_ns == FOREVER else watermark_ns
-        self._account_flows(bound)
+        if self.next_snap_ns < bound:  # flows are read only by snaps: account them in batches
+            self._account_flows(bound)
         gap_ns = int(self.cfg.physics.max_book_gap_s * 1e9)
         out: list[LevelInput] = []
         while self.next_snap_ns < bound:
@@ -340,22 +284,34 @@ class MarketState:
         level_es = np.array([lv.price for lv in levels]) * ratio
         half_band = p.band_ticks * p.es_tick
         start = self._book_at(t - int(p.barrier_window_s * 1e9))
+        bids_now, bids_start, asks_now, asks_start = self._evidence(book, start, level_es)
         sides = {}
-        for bids, book_px, book_sz, start_px, start_sz in (
-            (True, book.bid_px, book.bid_sz, start.bid_px, start.bid_sz),
-            (False, book.ask_px, book.ask_sz, start.ask_px, start.ask_sz),
+        for bids, now_ev, start_ev in (
+            (True, bids_now, bids_start),
+            (False, asks_now, asks_start),
         ):
-            now_ev = side_evidence(book_px, book_sz, level_es, half_band, bids=bids)
-            start_ev = side_evidence(start_px, start_sz, level_es, half_band, bids=bids)
             flows = self._band_flows(bids, t, level_es, half_band)
             sides[bids] = [at(now_ev, i, start_ev, flows) for i in range(len(levels))]
+        fuels = fuel.at([lv.price for lv in levels])
         return [
             LevelInput(
-                lv, ctx, sides[True][i], sides[False][i], fuel.at(lv.price),
-                lv.level_id in leaving,
+                lv, ctx, sides[True][i], sides[False][i], fuels[i], lv.level_id in leaving
             )
             for i, lv in enumerate(levels)
         ]  # fmt: skip
+
+    def _evidence(self, book: Book, start: Book, level_es: np.ndarray) -> list[SideEvidence]:
+        """Bids now and at the window start, asks now and then: one vectorised pass, reused
+        while the books and levels are those it last saw (a quiet book, snap after snap)."""
+        px = np.stack([book.bid_px, start.bid_px, book.ask_px, start.ask_px])
+        sz = np.stack([book.bid_sz, start.bid_sz, book.ask_sz, start.ask_sz])
+        key = px.tobytes() + sz.tobytes() + level_es.tobytes()
+        if self._evidence_seen is not None and self._evidence_seen[0] == key:
+            return self._evidence_seen[1]
+        half_band = self.cfg.physics.band_ticks * self.cfg.physics.es_tick
+        found = sides_evidence(px, sz, level_es, half_band, _BIDS_NOW_START_ASKS_NOW_START)
+        self._evidence_seen = (key, found)
+        return found
 
     def _ratio(self, t: int, es_mid: float) -> tuple[float, float | None]:
         """ES/SPY from the latest SPY quote (smoothed in event time), or the configured one
@@ -404,29 +360,20 @@ class MarketState:
             )
             self.flows[bids].append(
                 ts[rows][pf.row],
-                price_tick=pf.price_tick,
+                pf.price_tick,
                 added=pf.added,
                 cancelled=pf.cancelled,
                 filled=pf.filled,
                 hidden=pf.hidden,
             )
-            self.flows[bids].consolidate(NEVER)
         self.flowed_ns = int(ts[last - 1])
 
     def _band_flows(self, bids: bool, t: int, level_es: np.ndarray, half_band: float) -> BandFlows:
-        p = self.cfg.physics
-        col = self.flows[bids]
-        lo = int(np.searchsorted(col.ts, t - int(p.barrier_window_s * 1e9), side="right"))
-        hi = int(np.searchsorted(col.ts, t, side="right"))
-        c = col.cols
-        return band_flows(
-            c["price_tick"][lo:hi],
-            c["added"][lo:hi],
-            c["cancelled"][lo:hi],
-            c["filled"][lo:hi],
-            c["hidden"][lo:hi],
-            np.ceil((level_es - half_band) / p.es_tick - 1e-9).astype(np.int64),
-            np.floor((level_es + half_band) / p.es_tick + 1e-9).astype(np.int64),
+        tick = self.cfg.physics.es_tick
+        return self.flows[bids].band_flows_at(
+            t,
+            np.ceil((level_es - half_band) / tick - 1e-9).astype(np.int64),
+            np.floor((level_es + half_band) / tick + 1e-9).astype(np.int64),
         )
 
     def _tape(self, t: int) -> TapeWindow:
@@ -460,10 +407,6 @@ class MarketState:
         # the last row whose flows are accounted (the next transition starts from it)
         window_start = min(done - int(p.barrier_window_s * 1e9), self.flowed_ns)
         self.book.drop_before(int(np.searchsorted(self.book.ts, window_start, side="right")) - 1)
-        for col in self.flows.values():
-            col.drop_before(
-                int(np.searchsorted(col.ts, done - int(p.barrier_window_s * 1e9), side="right"))
-            )
         horizon = min(done - int(p.tape_window_s * 1e9), self.flowed_ns)
         first_in_window = int(np.searchsorted(self.trades.ts, horizon, side="right"))
         last_done = int(np.searchsorted(self.trades.ts, done, side="right")) - 1
@@ -473,11 +416,6 @@ class MarketState:
 
 def _level_id(level: Level) -> str:
     return level.level_id
-
-
-def _flow_column() -> _Column:
-    z = np.empty(0, np.int64)
-    return _Column(price_tick=z, added=z, cancelled=z, filled=z, hidden=z)
 
 
 def _ceil_to(ts_ns: int, step_ns: int) -> int:

@@ -7,6 +7,8 @@ import heapq
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
+
 from dataflows.signals.items import OptionEvent
 from physics import fuel as fu
 from physics.config import PhysicsConfig
@@ -24,10 +26,10 @@ class SnapFuel:
     gamma_levels: list[tuple[float, str]] = field(default_factory=list)
     strikes: list[float] = field(default_factory=list)
 
-    def at(self, level: float) -> fu.FuelEvidence | None:
+    def at(self, levels: list[float]) -> list[fu.FuelEvidence | None]:
         if self.chain is None:
-            return None
-        return fu.fuel_at(self.chain, level, self.spot, self.cfg)
+            return [None] * len(levels)
+        return fu.fuel_at_levels(self.chain, np.array(levels), self.spot, self.cfg)
 
 
 class OptionsState:
@@ -42,6 +44,8 @@ class OptionsState:
         self.levels_ns: int | None = None
         self.spy_mid: float | None = None  # the latest SPY quote mid, for the live ratio
         self.spy_mid_ns: int | None = None
+        # the chain and its strikes as of the last option input (re-dated per snap)
+        self._chain: tuple[fu.Chain, list[float]] | None = None
 
     def add(self, item: OptionEvent) -> None:
         heapq.heappush(self.pending, (item.ts_ns, item.partition, item.offset, item))
@@ -51,8 +55,10 @@ class OptionsState:
         session = fu.session_date(t_ns)
         if session != self.session:  # a new trading day: yesterday's flow is not today's
             self.book, self.session, self.levels, self.levels_ns = fu.FuelBook(), session, [], None
+            self._chain = None
         while self.pending and self.pending[0][0] <= t_ns:
             self._apply(heapq.heappop(self.pending)[3])
+            self._chain = None
 
     def at_snap(self, t_ns: int, spot: float) -> SnapFuel:
         """Fuel evidence at a snap (after ``advance(t_ns)``)."""
@@ -60,13 +66,15 @@ class OptionsState:
         as_of = self.book.greeks_as_of_ns
         if as_of is None or t_ns - as_of > self.cfg.fuel_stale_s * 1e9:
             return SnapFuel(None, spot, self.cfg, as_of)  # no chain yet, or a stale one
-        chain = fu.chain_of(self.book, t_ns, session, self.cfg)
+        if self._chain is None:
+            built = fu.chain_of(self.book, t_ns, session, self.cfg)
+            self._chain = (built, sorted({float(k) for k in built.strike}))
+        chain, strikes = fu.dated(self._chain[0], t_ns, session, self.cfg), self._chain[1]
         if chain.strike.size == 0:
             return SnapFuel(None, spot, self.cfg, as_of)
         every_ns = int(self.cfg.gamma_levels_every_s * 1e9)
         if self.levels_ns is None or t_ns - self.levels_ns >= every_ns:
             self.levels, self.levels_ns = _gamma_levels(chain, spot, self.cfg), t_ns
-        strikes = sorted({float(k) for k in chain.strike})
         return SnapFuel(chain, spot, self.cfg, as_of, self.levels, strikes)
 
     def _apply(self, e: OptionEvent) -> None:

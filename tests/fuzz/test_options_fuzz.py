@@ -89,7 +89,6 @@ def test_option_inputs_give_finite_fuel_or_dead_letters(
         fuel = state.at_snap(SNAP_NS, SPOT)
         for price, _kind in fuel.gamma_levels:
             assert math.isfinite(price)
-        for level in [*fuel.strikes, SPOT]:
-            ev = fuel.at(level)
+        for ev in fuel.at([*fuel.strikes, SPOT]):
             if ev is not None:
                 assert _finite(ev.score, ev.gex_near_level, *ev.gex_band), ev

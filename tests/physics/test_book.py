@@ -1,6 +1,6 @@
 import numpy as np
 
-from physics.book import Book, at, side_evidence
+from physics.book import Book, at, side_evidence, sides_evidence
 
 NAN = np.nan
 
@@ -40,3 +40,35 @@ def test_mid_needs_both_sides_uncrossed() -> None:
     assert Book(bid_px, bid_sz, ask_px, ask_sz).mid() == 4800.125
     assert Book(bid_px, bid_sz, np.full(10, NAN), ask_sz).mid() is None
     assert Book(ask_px, ask_sz, bid_px, bid_sz).mid() is None  # crossed
+
+
+def test_stacked_sides_match_the_definition_row_by_row() -> None:
+    # bid and ask ladders of every length, levels inside, between and beyond them
+    rng = np.random.default_rng(7)
+    rows, bids = [], []
+    for i in range(40):
+        is_bid = bool(i % 2)
+        sizes = [int(x) for x in rng.integers(1, 50, int(rng.integers(0, 11)))]
+        rows.append(ladder(4800.0 if is_bid else 4800.25, -0.25 if is_bid else 0.25, sizes))
+        bids.append(is_bid)
+    px, sz = np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+    levels = np.array([4795.0, 4798.9, 4799.5, 4800.1, 4801.3, 4806.0])
+    found = sides_evidence(px, sz, levels, 0.5, np.array(bids))
+    for (p, s), is_bid, ev in zip(rows, bids, found, strict=True):
+        shown = [(float(x), int(z)) for x, z in zip(p, s, strict=True) if x == x]
+        sizes = sorted(z for _, z in shown)
+        k = len(sizes)
+        assert ev.typical_queue == (0.0 if not k else (sizes[(k - 1) // 2] + sizes[k // 2]) / 2)
+        for j, lv in enumerate(levels):
+            band = [(x, z) for x, z in shown if lv - 0.5 - 1e-9 <= x <= lv + 0.5 + 1e-9]
+            assert ev.depth[j] == sum(z for _, z in band)
+            near = min(band, key=lambda q, lv=lv: abs(q[0] - lv), default=None)
+            assert (ev.quote_sz[j], ev.quote_px[j] if near else None) == (
+                (near[1], near[0]) if near else (0, None)
+            )
+            if not shown:
+                assert ev.observable[j]  # an empty side hides nothing
+                continue
+            deepest = min(x for x, _ in shown) if is_bid else max(x for x, _ in shown)
+            reaches = lv >= deepest if is_bid else lv <= deepest
+            assert ev.observable[j] == (k < 10 or reaches)

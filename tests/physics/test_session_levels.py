@@ -59,3 +59,28 @@ def test_trades_are_applied_once_whatever_the_calls() -> None:
     for upto in (ns(6, 9, 30) + 3 * 10**9, ns(6, 9, 30) + 3 * 10**9, ns(6, 10, 0)):
         feed(twice, trades, upto)
     assert session_levels(once, ns(6, 10, 0), 10.0) == session_levels(twice, ns(6, 10, 0), 10.0)
+
+
+def test_two_sessions_in_one_call_roll_at_new_york_midnight() -> None:
+    # a replay that snaps rarely folds several days at once: each day is its own session
+    trades = [
+        (ns(6, 10, 0), 4800.0, 10),
+        (ns(6, 15, 0), 4850.0, 10),
+        (ns(6, 23, 59), 4700.0, 10),  # overnight: no session
+        (ns(7, 0, 1), 4710.0, 10),
+        (ns(7, 9, 35), 4860.0, 20),
+        (ns(7, 9, 40), 4870.0, 20),
+    ]
+    at_once, one_by_one = SessionState(), SessionState()
+    feed(at_once, trades, ns(7, 11, 0))
+    for i in range(len(trades)):
+        feed(one_by_one, trades[: i + 1], trades[i][0])
+    feed(one_by_one, trades, ns(7, 11, 0))
+    levels = dict((k, p) for p, k in session_levels(at_once, ns(7, 11, 0), 10.0))
+    assert levels == {
+        "vwap": 486.5, "or_high": 487.0, "or_low": 486.0,
+        "prior_high": 485.0, "prior_low": 480.0, "prior_close": 485.0,
+    }  # fmt: skip
+    assert session_levels(one_by_one, ns(7, 11, 0), 10.0) == session_levels(
+        at_once, ns(7, 11, 0), 10.0
+    )

@@ -1,0 +1,121 @@
+"""Book flows per price over a trailing event-time window, kept as running totals.
+
+The barrier reads, at every snap, each level's added / cancelled / filled / hidden volume in
+its band over the last ``window_ns``. Summing the window afresh per snap costs the window's
+rows (5 s of a busy book) fifty times over; here each row is added once when a snap first
+covers it and subtracted once when it leaves, into totals indexed by price tick, and a band
+is two lookups in their running sum. Prices far apart (a span beyond ``max_span_ticks``,
+e.g. a bad print) fall back to summing the window's rows, never to a huge array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from dataflows.signals.columns import Column
+from physics.barrier import BandFlows, band_flows
+
+I64 = npt.NDArray[np.int64]
+NEVER = -(2**63)
+FLOWS = ("added", "cancelled", "filled", "hidden")
+PAD_TICKS = 64  # room around the prices seen, so a drifting market rarely regrows the totals
+
+
+class PriceWindow:
+    def __init__(self, window_ns: int, max_span_ticks: int = 1 << 20) -> None:
+        self.window_ns = window_ns
+        self.max_span_ticks = max_span_ticks
+        z = np.empty(0, np.int64)
+        self.rows = Column(price_tick=z, **dict.fromkeys(FLOWS, z))
+        self.base = 0  # price tick of totals[:, 0]
+        self.totals: I64 | None = np.zeros((len(FLOWS), 0), np.int64)  # None: too wide
+        self.added_ns = NEVER  # rows up to here are in the totals...
+        self.removed_ns = NEVER  # ...and rows up to here are out again
+        self._last: tuple[bytes, BandFlows] | None = None  # bands asked last, unchanged since
+
+    def append(self, ts_ns: I64, price_tick: I64, **flows: I64) -> None:
+        """New rows, dated at or after every row already appended."""
+        self.rows.append(ts_ns, price_tick=price_tick, **flows)
+        self.rows.consolidate(NEVER)
+
+    def band_flows_at(self, t_ns: int, lo_tick: I64, hi_tick: I64) -> BandFlows:
+        """Flows in ``[lo_tick, hi_tick]`` per level over ``(t - window, t]``; ``t`` never
+        goes back."""
+        if self._advance(t_ns):
+            self._last = None
+        asked = lo_tick.tobytes() + hi_tick.tobytes()
+        if self._last is not None and self._last[0] == asked:
+            return self._last[1]  # a quiet book: nothing entered or left the window
+        flows = self._bands(t_ns, lo_tick, hi_tick)
+        self._last = (asked, flows)
+        return flows
+
+    def _bands(self, t_ns: int, lo_tick: I64, hi_tick: I64) -> BandFlows:
+        if self.totals is None:
+            return self._summed(t_ns, lo_tick, hi_tick)
+        span = self.totals.shape[1]
+        lo = np.clip(lo_tick - self.base, 0, span)
+        hi = np.maximum(np.clip(hi_tick - self.base + 1, 0, span), lo)
+        running = np.zeros((len(FLOWS), span + 1), np.int64)
+        np.cumsum(self.totals, axis=1, out=running[:, 1:])
+        band = running[:, hi] - running[:, lo]
+        return BandFlows(*band)
+
+    def _advance(self, t_ns: int) -> bool:
+        """Move the window to end at ``t_ns``; whether any row entered or left it."""
+        start = t_ns - self.window_ns
+        ts = self.rows.ts
+        # rows that left the window; rows never added (a jump past them) are not subtracted
+        left = self._fold(ts, self.removed_ns, min(start, self.added_ns), -1)
+        entered = self._fold(ts, max(self.added_ns, start), t_ns, +1)
+        self.added_ns = max(self.added_ns, t_ns)
+        self.removed_ns = max(self.removed_ns, start)
+        self.rows.drop_before(int(np.searchsorted(ts, self.removed_ns, side="right")))
+        return left or entered
+
+    def _fold(self, ts: I64, after_ns: int, upto_ns: int, sign: int) -> bool:
+        lo = int(np.searchsorted(ts, after_ns, side="right"))
+        hi = int(np.searchsorted(ts, upto_ns, side="right"))
+        if hi <= lo:
+            return False
+        if self.totals is None:
+            return True
+        c = self.rows.cols
+        ticks = c["price_tick"][lo:hi]
+        if not self._cover(int(ticks.min()), int(ticks.max())):
+            return True
+        at = ticks - self.base
+        span = self.totals.shape[1]
+        for i, name in enumerate(FLOWS):
+            summed = np.bincount(at, weights=c[name][lo:hi], minlength=span)
+            self.totals[i] += sign * summed.astype(np.int64)
+        return True
+
+    def _cover(self, lo: int, hi: int) -> bool:
+        """Widen the totals to hold ticks ``lo..hi``; False (and no totals from now on) if
+        that would span more than ``max_span_ticks``."""
+        assert self.totals is not None
+        span = self.totals.shape[1]
+        if span and self.base <= lo and hi < self.base + span:
+            return True
+        new_lo = min(lo, self.base) if span else lo
+        new_hi = max(hi, self.base + span - 1) if span else hi
+        new_lo, new_hi = new_lo - PAD_TICKS, new_hi + PAD_TICKS
+        if new_hi - new_lo + 1 > self.max_span_ticks:
+            self.totals = None
+            return False
+        grown = np.zeros((len(FLOWS), new_hi - new_lo + 1), np.int64)
+        grown[:, self.base - new_lo : self.base - new_lo + span] = self.totals
+        self.totals, self.base = grown, new_lo
+        return True
+
+    def _summed(self, t_ns: int, lo_tick: I64, hi_tick: I64) -> BandFlows:
+        ts = self.rows.ts
+        lo = int(np.searchsorted(ts, t_ns - self.window_ns, side="right"))
+        hi = int(np.searchsorted(ts, t_ns, side="right"))
+        c = self.rows.cols
+        added, cancelled, filled, hidden = (c[name][lo:hi] for name in FLOWS)
+        return band_flows(
+            c["price_tick"][lo:hi], added, cancelled, filled, hidden, lo_tick, hi_tick
+        )
