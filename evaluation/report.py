@@ -17,6 +17,7 @@ from connectors.databento.messages import SkipCounts, file_messages
 from dataflows.signals.decode import decode
 from dataflows.signals.items import BookBatch
 from evaluation.metrics import LevelSeries, ScoredTest, score_tests, summarise
+from physics.book import two_sided_mids
 from physics.config import PhysicsConfig
 from snapline.errors import InputError
 
@@ -69,13 +70,9 @@ def book_spot(paths: list[Path], ratio: float) -> tuple[np.ndarray, np.ndarray]:
         for _, raw in file_messages(path, 2048, "databento.file", SkipCounts()):
             b = decode(raw)
             if isinstance(b, BookBatch):
-                ok = (
-                    ~np.isnan(b.bid_px[:, 0])
-                    & ~np.isnan(b.ask_px[:, 0])
-                    & (b.bid_px[:, 0] <= b.ask_px[:, 0])
-                )
+                ok, es_mid = two_sided_mids(b.bid_px[:, 0], b.ask_px[:, 0])
                 ts.append(b.ts_ns[ok])
-                mid.append((b.bid_px[ok, 0] + b.ask_px[ok, 0]) / 2 / ratio)
+                mid.append(es_mid / ratio)
     if not ts:
         problem = f"no MBP-10 books in {', '.join(map(str, paths))}"
         raise InputError(problem)

@@ -41,6 +41,15 @@ class Book:
         return (bid + ask) / 2.0
 
 
+def two_sided_mids(bid_top: F64, ask_top: F64) -> tuple[npt.NDArray[np.bool_], F64]:
+    """Which books have a mid (a price on both sides, not crossed), and the mids of those.
+
+    A side swept empty has no price (NaN); averaging a vendor's "undefined" marker or a
+    crossed book would invent a move, so such books are no point on the price path."""
+    ok: npt.NDArray[np.bool_] = ~np.isnan(bid_top) & ~np.isnan(ask_top) & (bid_top <= ask_top)
+    return ok, (bid_top[ok] + ask_top[ok]) / 2.0
+
+
 @dataclass(frozen=True, slots=True)
 class SideEvidence:
     """Per level (arrays aligned with the level prices given): what one side shows in band."""

@@ -17,10 +17,11 @@ from typing import Literal
 import numpy as np
 
 from connectors.polygon.capture import CaptureWriter
+from physics.book import two_sided_mids
 from physics.config import PhysicsConfig
 from physics.fuel import session_date
 from physics.outcomes import label_tests
-from schemas.dbn import F_LAST, MBP10_NESTED_DTYPE
+from schemas.dbn import F_LAST, MBP10_NESTED_DTYPE, UNDEF_PRICE
 from simulator.book import SimBook
 from simulator.dbn_writer import DbnEventWriter, levels
 from simulator.options_world import GammaFocus, OptionsWorld
@@ -209,14 +210,15 @@ def run_scenario(plan: Plan, out_dir: Path, cfg: PhysicsConfig | None = None) ->
             sim.step()
     mbp, trades = sim.out.drain()
     files = sim.out.write(out_dir, stem, START_NS, end, mbp, trades)
-    # The truth is read off the book as written: consistent (F_LAST) records only.
+    # The truth is read off the book as written: consistent (F_LAST) records with a price on
+    # both sides (a side swept empty carries DBN's undefined price, which is no mid).
     rec = np.frombuffer(mbp, dtype=MBP10_NESTED_DTYPE)
     rec = rec[(rec["flags"] & F_LAST) != 0]
     top = rec["levels"][:, 0]
-    mid = (top["bid_px"].astype(np.float64) + top["ask_px"]) / 2 / 1e9 / plan.ratio
+    ok, mid = two_sided_mids(_dollars(top["bid_px"]), _dollars(top["ask_px"]))
     tests = label_tests(
-        rec["ts_recv"].astype(np.int64), mid, plan.level_spy, cfg.touch_band_spy,
-        cfg.outcome_move_spy, int(cfg.outcome_horizon_s * 1e9),
+        rec["ts_recv"][ok].astype(np.int64), mid / plan.ratio, plan.level_spy,
+        cfg.touch_band_spy, cfg.outcome_move_spy, int(cfg.outcome_horizon_s * 1e9),
     )  # fmt: skip
     truth: dict[str, object] = {
         "scenario": plan.name,
@@ -239,3 +241,7 @@ def run_scenario(plan: Plan, out_dir: Path, cfg: PhysicsConfig | None = None) ->
     }
     (out_dir / f"{stem}.truth.json").write_text(json.dumps(truth, indent=2))
     return truth
+
+
+def _dollars(raw: np.ndarray) -> np.ndarray:
+    return np.where(raw == UNDEF_PRICE, np.nan, raw.astype(np.float64) / 1e9)

@@ -10,6 +10,7 @@ import databento as db
 import numpy as np
 import pytest
 
+from evaluation.report import book_spot
 from physics.config import PhysicsConfig
 from physics.outcomes import label_tests
 from simulator.scenarios import Plan, run_scenario
@@ -58,6 +59,8 @@ def test_truth_is_what_the_written_book_did(vacuum: tuple[dict, Path]) -> None: 
     truth, out = vacuum
     book = db.DBNStore.from_bytes((out / truth["files"][0]).read_bytes()).to_ndarray()
     last = book[(book["flags"] & 0x80) != 0]
+    bid, ask = last["bid_px_00"].astype(np.int64), last["ask_px_00"].astype(np.int64)
+    last = last[(bid != UNDEF) & (ask != UNDEF) & (bid <= ask)]  # books that have a mid
     mid = (last["bid_px_00"] + last["ask_px_00"]) / 2 / 1e9 / truth["es_spy_ratio"]
     cfg = PhysicsConfig()
     tests = label_tests(
@@ -79,3 +82,20 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
 def test_quiet_session_never_tests_the_level(tmp_path: Path) -> None:
     truth = run_scenario(Plan("quiet", 480.0, "support", seed=2, duration_s=60), tmp_path)
     assert truth["outcome"] == "NO_TEST"
+
+
+def test_a_side_swept_empty_is_no_price(tmp_path: Path) -> None:
+    # the sweep takes every bid for a moment: DBN then writes its "undefined" price, which
+    # averaged into a mid read as a jump up, so the truth called a broken support a bounce
+    truth = run_scenario(Plan("sweep", 480.0, "support", seed=0), tmp_path)
+    book = db.DBNStore.from_bytes((tmp_path / truth["files"][0]).read_bytes()).to_ndarray()
+    last = book[(book["flags"] & 0x80) != 0]
+    assert np.any(last["bid_px_00"].astype(np.int64) == UNDEF)  # the case is exercised
+    ts, spot = book_spot([tmp_path / truth["files"][0]], truth["es_spy_ratio"])
+    cfg = PhysicsConfig()
+    tests = label_tests(
+        ts, spot, truth["level"], cfg.touch_band_spy, cfg.outcome_move_spy,
+        int(cfg.outcome_horizon_s * 1e9),
+    )  # fmt: skip
+    assert [t["outcome"] for t in truth["tests"]] == [t.outcome for t in tests]
+    assert truth["outcome"] == "BREAK"
