@@ -52,6 +52,10 @@ class SimFeed:
     pacer: Pacer
     end_ns: int
     max_run: int = 256
+    # like the live connector, a micro-batch also closes once it spans this much time: a run
+    # of 256 records sent at its last record's time would reach the dataflow after snaps
+    # that should have held its first ones
+    flush_ns: int = 20_000_000
     sequences: SequenceTracker = field(default_factory=SequenceTracker)
     messages: int = 0
 
@@ -91,8 +95,12 @@ class SimFeed:
 
     def _dbn(self, role: str, schema: str, records: np.ndarray) -> Iterator[_Out]:
         key = str(self.sim.out.instrument_id).encode()
-        for start in range(0, records.size, self.max_run):
-            run = records[start : start + self.max_run]
+        ts = records["ts_recv"].astype(np.int64)
+        start = 0
+        while start < records.size:
+            closes = int(np.searchsorted(ts, ts[start] + self.flush_ns, side="right"))
+            end = min(start + self.max_run, max(closes, start + 1))
+            run, start = records[start:end], end
             headers = RawHeaders.model_validate({
                 "schema": f"dbn.{schema}", "source": SOURCE,
                 "ts_recv_ns": int(run["ts_recv"][-1]), "records": run.size, "encoding": "dbn",
@@ -111,11 +119,14 @@ class SimFeed:
 
 def session_feed(
     writer: RawWriter, pacer: Pacer, start_ns: int, seed: int = 0, open_spy: float = 480.0,
-    ratio: float = 10.0, sp: SessionParams | None = None,
+    ratio: float = 10.0, sp: SessionParams | None = None, flush_ms: float = 20.0,
 ) -> SimFeed:  # fmt: skip
-    """A simulated session from ``start_ns`` (e.g. now, for a live-looking feed)."""
+    """A simulated session from ``start_ns`` (e.g. now, for a live-looking feed), batched as
+    the live Databento connector batches (``flush_ms``)."""
     sp = sp or SessionParams()
     sink = CollectSink()
     plan = Plan("quiet", open_spy, "support", seed, ratio, sp.hours * 3600, start_ns=start_ns)
     end = start_ns + int(sp.hours * 3600 * 1e9)
-    return SimFeed(SessionSim(plan, sink, sp), sink, writer, pacer, end)
+    return SimFeed(
+        SessionSim(plan, sink, sp), sink, writer, pacer, end, flush_ns=int(flush_ms * 1e6)
+    )

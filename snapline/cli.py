@@ -240,7 +240,9 @@ def ingest_sim(
     sp = SessionParams(hours=hours, events_per_s=events_per_s)
     pacer = Pacer(Pace.parse(pace))
     ratio = s.physics.es_spy_ratio
-    feed = session_feed(_raw_writer(s), pacer, time.time_ns(), seed, open_spy, ratio, sp)
+    feed = session_feed(
+        _raw_writer(s), pacer, time.time_ns(), seed, open_spy, ratio, sp, s.databento.flush_ms
+    )
     stop = threading.Event()
     with _stop_on_signals(stop):
         feed.run(stop)

@@ -110,7 +110,7 @@ def _simulate(
     writer = RawWriter(TrackedProducer(settings.kafka), catalog)
     feed = session_feed(
         writer, pacer, time.time_ns(), ratio=settings.physics.es_spy_ratio,
-        sp=SessionParams(hours=hours),
+        sp=SessionParams(hours=hours), flush_ms=settings.databento.flush_ms,
     )  # fmt: skip
     typer.echo(f"simulating {hours} h of ES + SPY 0DTE options from now, at {pace} ...")
     stop = threading.Event()

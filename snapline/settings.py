@@ -152,6 +152,8 @@ class Settings(BaseSettings):
     levels: list[float] = []  # explicit SPY levels, always tracked (SNAPLINE_LEVELS='[480, 482.5]')
     instrument_id: int | None = None  # ES instrument to follow; None: the first one seen
     live_lateness_ms: int = Field(default=250, ge=0)  # live: wait this long for late events
-    live_idle_slack_ms: int = Field(default=10, ge=0)  # live: a caught-up input holds a snap
+    # live: how long a caught-up input holds a snap: what it sends next may date from this
+    # far back (the connector's micro-batch, flush_ms 20, plus the producer's linger.ms 5)
+    live_idle_slack_ms: int = Field(default=30, ge=0)
     topics_file: Path = PROJECT_ROOT / "redpanda" / "topics.yaml"
     produce_batch_records: int = Field(default=256, ge=1, le=2048)

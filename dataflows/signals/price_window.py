@@ -35,9 +35,18 @@ class PriceWindow:
         self._last: tuple[bytes, BandFlows] | None = None  # bands asked last, unchanged since
 
     def append(self, ts_ns: I64, price_tick: I64, **flows: I64) -> None:
-        """New rows, dated at or after every row already appended."""
+        """New rows, in time order. Live, a late book update can date a row inside a window
+        already summed: it counts from the next snap on, as long as it is in the window (and
+        is dropped if it is older than the window)."""
+        keep = ts_ns > self.removed_ns
+        ts_ns, price_tick = ts_ns[keep], price_tick[keep]
+        flows = {name: f[keep] for name, f in flows.items()}
         self.rows.append(ts_ns, price_tick=price_tick, **flows)
         self.rows.consolidate(NEVER)
+        late = ts_ns <= self.added_ns
+        if late.any():
+            self._last = None
+            self._add(price_tick[late], {k: f[late] for k, f in flows.items()}, +1)
 
     def band_flows_at(self, t_ns: int, lo_tick: I64, hi_tick: I64) -> BandFlows:
         """Flows in ``[lo_tick, hi_tick]`` per level over ``(t - window, t]``; ``t`` never
@@ -82,15 +91,17 @@ class PriceWindow:
         if self.totals is None:
             return True
         c = self.rows.cols
-        ticks = c["price_tick"][lo:hi]
-        if not self._cover(int(ticks.min()), int(ticks.max())):
-            return True
+        self._add(c["price_tick"][lo:hi], {k: c[k][lo:hi] for k in FLOWS}, sign)
+        return True
+
+    def _add(self, ticks: I64, flows: dict[str, I64], sign: int) -> None:
+        if self.totals is None or not self._cover(int(ticks.min()), int(ticks.max())):
+            return
         at = ticks - self.base
         span = self.totals.shape[1]
         for i, name in enumerate(FLOWS):
-            summed = np.bincount(at, weights=c[name][lo:hi], minlength=span)
+            summed = np.bincount(at, weights=flows[name], minlength=span)
             self.totals[i] += sign * summed.astype(np.int64)
-        return True
 
     def _cover(self, lo: int, hi: int) -> bool:
         """Widen the totals to hold ticks ``lo..hi``; False (and no totals from now on) if

@@ -44,3 +44,31 @@ def test_rolling_totals_equal_the_window_summed_afresh(seed: int, max_span: int)
             assert getattr(again, k).tolist() == getattr(want, k).tolist(), k
     if max_span == 40:
         assert pw.totals is None  # prices drifted too far apart: summed afresh instead
+
+
+@pytest.mark.parametrize("max_span", [1 << 20, 40])
+def test_late_rows_count_from_the_next_snap_while_in_the_window(max_span: int) -> None:
+    # live, a late book update dates flows inside a window already summed (or before it)
+    rng = np.random.default_rng(11)
+    pw = PriceWindow(WINDOW, max_span_ticks=max_span)
+    seen_ts, seen_tick = np.empty(0, np.int64), np.empty(0, np.int64)
+    seen = {k: np.empty(0, np.int64) for k in FLOWS}
+    t = 10 * WINDOW
+    for _ in range(200):
+        fresh = t + rng.integers(1, 400, int(rng.integers(0, 20)))
+        late = t - rng.integers(0, 2 * WINDOW, int(rng.integers(0, 4)))
+        ts = np.sort(np.concatenate([late, fresh])).astype(np.int64)
+        tick = (19_200 + rng.integers(-10, 11, ts.size)).astype(np.int64)
+        flows = {k: rng.integers(0, 9, ts.size) for k in FLOWS}
+        pw.append(ts, tick, **flows)
+        seen_ts, seen_tick = np.concatenate([seen_ts, ts]), np.concatenate([seen_tick, tick])
+        seen = {k: np.concatenate([seen[k], flows[k]]) for k in FLOWS}
+        t += int(rng.integers(0, 300))
+        lo = np.array([19_190, 19_198, 19_205])
+        hi = lo + 3
+        got = pw.band_flows_at(t, lo, hi)
+        inside = (seen_ts > t - WINDOW) & (seen_ts <= t)
+        want = band_flows(seen_tick[inside], *(seen[k][inside] for k in FLOWS), lo, hi)
+        for k in FLOWS:
+            assert getattr(got, k).tolist() == getattr(want, k).tolist(), k
+            assert np.all(getattr(got, k) >= 0)
