@@ -113,6 +113,38 @@ def barrier_state(
     return "NEUTRAL"
 
 
+@dataclass(frozen=True, slots=True)
+class Refill:
+    half_life_s: float | None  # median time for adds to replace half a fill; None: none did
+    refilled_share: float | None  # share of the filled size whose half came back; None: no fill
+
+
+def refill(ts_ns: I64, filled: I64, added: I64) -> Refill:
+    """How fast the band's defence comes back after it is hit, from its flow rows over the
+    window (time ascending; fills and adds at the band's prices; rows of one book transition
+    share a time).
+
+    For each transition with fills ``f`` at ``t``: the first time ``t' >= t`` by which the
+    size added from ``t`` on (re-posted at any band price, the same update included) reaches
+    ``f / 2``. Half-life: the median of ``t' - t`` over the fills that got there; refilled
+    share: their size over all the size filled. A wall that is really there is re-posted
+    fast; a defence that does not come back is being used up."""
+    if not np.any(filled > 0):
+        return Refill(None, None)
+    starts = np.flatnonzero(np.r_[True, ts_ns[1:] != ts_ns[:-1]])
+    t = ts_ns[starts]
+    f, a = np.add.reduceat(filled, starts), np.add.reduceat(added, starts)
+    running = np.cumsum(a)  # added up to and including each transition
+    hit = np.flatnonzero(f > 0)
+    target = running[hit] - a[hit] + f[hit] / 2.0
+    back = np.searchsorted(running, target, side="left")
+    done = back < t.size
+    if not done.any():
+        return Refill(None, 0.0)
+    waits = (t[back[done]] - t[hit[done]]) / 1e9
+    return Refill(float(np.median(waits)), float(f[hit[done]].sum() / f[hit].sum()))
+
+
 def pull_ratio(cancelled: int, filled: int) -> float | None:
     """``C / (C + F)``: how much of the size that left was never traded against."""
     total = cancelled + filled

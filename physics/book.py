@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from physics.barrier import BandFlows
+from physics.barrier import BandFlows, Refill
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -121,6 +121,8 @@ class SideAtLevel:
     cancelled: int = 0
     filled: int = 0
     hidden: int = 0  # traded in band beyond the displayed drop
+    refill_half_life_s: float | None = None  # how fast fills in band were re-posted
+    refilled_share: float | None = None
 
 
 def at(
@@ -128,6 +130,7 @@ def at(
     i: int,
     start: SideEvidence | None = None,
     flows: BandFlows | None = None,
+    refilled: Refill | None = None,
 ) -> SideAtLevel:
     """The ``i``-th level's share of vectorised evidence: the book now, the book at the start
     of the barrier window, and the flows in between."""
@@ -144,4 +147,6 @@ def at(
         cancelled=int(flows.cancelled[i]) if flows is not None else 0,
         filled=int(flows.filled[i]) if flows is not None else 0,
         hidden=int(flows.hidden[i]) if flows is not None else 0,
+        refill_half_life_s=refilled.half_life_s if refilled is not None else None,
+        refilled_share=refilled.refilled_share if refilled is not None else None,
     )

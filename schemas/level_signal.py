@@ -48,6 +48,19 @@ class Barrier(_Model):
         description="traded in band over the window beyond the displayed drop: size that was "
         "never shown, an iceberg's reserve (additive)",
     )
+    refill_half_life_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="median time for size added in band to replace half of each fill over the "
+        "window; null: nothing filled, or no fill was half replaced (additive)",
+    )
+    refilled_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of the size filled in band over the window that was half replaced; "
+        "null: nothing filled (additive)",
+    )
 
 
 class Tape(_Model):

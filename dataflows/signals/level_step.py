@@ -150,6 +150,8 @@ def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfi
         cancelled=d.cancelled,
         filled=d.filled,
         hidden=d.hidden,
+        refill_half_life_s=d.refill_half_life_s,
+        refilled_share=d.refilled_share,
         defending_price=_spy(d.quote_px, ctx.ratio),
         defending_size=d.quote_sz,
         pull_ratio=bar.pull_ratio(d.cancelled, d.filled),

@@ -60,6 +60,17 @@ class PriceWindow:
         self._last = (asked, flows)
         return flows
 
+    def band_rows(self, t_ns: int, lo_tick: int, hi_tick: int) -> tuple[I64, I64, I64]:
+        """Time, filled and added of the rows in ``[lo_tick, hi_tick]`` over the window ending
+        at ``t_ns`` (after ``band_flows_at(t_ns, ...)``), in time order."""
+        ts = self.rows.ts
+        lo = int(np.searchsorted(ts, t_ns - self.window_ns, side="right"))
+        hi = int(np.searchsorted(ts, t_ns, side="right"))
+        c = self.rows.cols
+        tick = c["price_tick"][lo:hi]
+        mine = (tick >= lo_tick) & (tick <= hi_tick)
+        return ts[lo:hi][mine], c["filled"][lo:hi][mine], c["added"][lo:hi][mine]
+
     def _bands(self, t_ns: int, lo_tick: I64, hi_tick: I64) -> BandFlows:
         if self.totals is None:
             return self._summed(t_ns, lo_tick, hi_tick)

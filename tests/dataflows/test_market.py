@@ -194,3 +194,20 @@ def test_a_level_leaving_the_active_set_publishes_once_more_marked_leaving() -> 
         state, published = step(state, li, CFG.physics)
     assert (published.signal.active, published.signal.signal) == (False, "NEUTRAL")
     assert published.signal.reason.startswith("left the active set")
+
+
+def test_a_filled_queue_that_comes_back_has_a_refill_half_life() -> None:
+    # the bid at 4800.00 (in the band of 479.95 x 10) loses 6 to a seller at 150 ms, shows 4
+    # at 200 ms and 10 again at 450 ms: half of the fill is back 0.25 s after it
+    b = book("book", 10, 200, 450)
+    b.bid_sz[1, 0] = 4
+    sold = TradeBatch(
+        "tape", 1, np.array([T0 + 150 * MS], np.int64), np.array([4800.0]),
+        np.array([6], np.int64), np.zeros(1, bool), np.ones(1, bool),
+    )  # fmt: skip
+    out = run([b, sold, PartitionEnd("book"), PartitionEnd("tape")], CFG)
+    at_level = {(li.context.ts_ns - T0) // MS: li.bids for li in out if li.level.price == 479.95}
+    assert (at_level[300].filled, at_level[300].refill_half_life_s) == (6, None)
+    assert at_level[300].refilled_share == 0.0  # nothing back yet
+    assert (at_level[500].refill_half_life_s, at_level[500].refilled_share) == (0.25, 1.0)
+    assert at_level[100].refill_half_life_s is None and at_level[100].refilled_share is None

@@ -5,10 +5,12 @@ import pytest
 
 from physics.barrier import (
     BandFlows,
+    Refill,
     band_flows,
     barrier_score,
     barrier_state,
     pull_ratio,
+    refill,
     resilience,
     thickness,
     time_to_clear_s,
@@ -135,3 +137,20 @@ def test_worked_example_robust_smoother() -> None:
     for x in (0.1, 0.2, 0.9):
         m.add(x)
     assert m.median() == 0.2
+
+
+def test_refill_half_life_worked_example() -> None:
+    # docs/physics.md: 10 filled at 0 s, 3 added at 0.2 s, 4 at 0.5 s -> half (5) back at
+    # 0.5 s; 6 filled at 1.0 s and nothing after. Half-life 0.5 s, share 10 / 16.
+    s = 1_000_000_000
+    ts = np.array([0, s // 5, s // 2, s], np.int64)
+    r = refill(ts, np.array([10, 0, 0, 6]), np.array([0, 3, 4, 0]))
+    assert (r.half_life_s, r.refilled_share) == (0.5, 0.625)
+
+
+def test_refill_counts_the_same_update_and_groups_its_rows() -> None:
+    # one book update fills 8 at one price and re-posts 4 at another: refilled at once
+    ts = np.array([5, 5, 9], np.int64)
+    assert refill(ts, np.array([0, 8, 0]), np.array([4, 0, 0])) == Refill(0.0, 1.0)
+    assert refill(ts, np.array([0, 0, 0]), np.array([4, 0, 0])) == Refill(None, None)
+    assert refill(ts, np.array([8, 0, 0]), np.array([0, 0, 3])) == Refill(None, 0.0)
