@@ -131,7 +131,9 @@ def refill(ts_ns: I64, filled: I64, added: I64) -> Refill:
     fast; a defence that does not come back is being used up."""
     if not np.any(filled > 0):
         return Refill(None, None)
-    starts = np.flatnonzero(np.r_[True, ts_ns[1:] != ts_ns[:-1]])
+    first = np.ones(ts_ns.size, bool)  # the first row of each transition
+    np.not_equal(ts_ns[1:], ts_ns[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
     t = ts_ns[starts]
     f, a = np.add.reduceat(filled, starts), np.add.reduceat(added, starts)
     running = np.cumsum(a)  # added up to and including each transition
@@ -141,8 +143,9 @@ def refill(ts_ns: I64, filled: I64, added: I64) -> Refill:
     done = back < t.size
     if not done.any():
         return Refill(None, 0.0)
-    waits = (t[back[done]] - t[hit[done]]) / 1e9
-    return Refill(float(np.median(waits)), float(f[hit[done]].sum() / f[hit].sum()))
+    waits = np.sort(t[back[done]] - t[hit[done]]) / 1e9
+    median = (waits[(waits.size - 1) // 2] + waits[waits.size // 2]) / 2
+    return Refill(float(median), float(f[hit[done]].sum() / f[hit].sum()))
 
 
 def pull_ratio(cancelled: int, filled: int) -> float | None:

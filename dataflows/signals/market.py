@@ -32,7 +32,7 @@ from dataflows.signals.items import (
 )
 from dataflows.signals.options import OptionsState
 from dataflows.signals.price_window import PriceWindow
-from physics.barrier import BandFlows, Refill, refill
+from physics.barrier import BandFlows, Refill
 from physics.book import Book, SideEvidence, at, sides_evidence
 from physics.config import PhysicsConfig
 from physics.flows import price_flows
@@ -290,7 +290,10 @@ class MarketState:
             (True, bids_now, bids_start),
             (False, asks_now, asks_start),
         ):
-            flows, refills = self._band_flows(bids, t, level_es, half_band)
+            # refill is read on the side that defends the level: bids at or below spot, asks
+            # at or above, both within a hair of it (the other side's is never published)
+            defends = level_es <= mid + 1e-6 if bids else level_es >= mid - 1e-6
+            flows, refills = self._band_flows(bids, t, level_es, half_band, defends)
             sides[bids] = [at(now_ev, i, start_ev, flows, refills[i]) for i in range(len(levels))]
         fuels = fuel.at([lv.price for lv in levels])
         return [
@@ -369,20 +372,14 @@ class MarketState:
         self.flowed_ns = int(ts[last - 1])
 
     def _band_flows(
-        self, bids: bool, t: int, level_es: np.ndarray, half_band: float
+        self, bids: bool, t: int, level_es: np.ndarray, half_band: float, defends: np.ndarray
     ) -> tuple[BandFlows, list[Refill | None]]:
         """Each level's flows in band over the barrier window, and how its fills refilled
         (read off the band's rows only where something was filled)."""
         tick = self.cfg.physics.es_tick
         lo = np.ceil((level_es - half_band) / tick - 1e-9).astype(np.int64)
         hi = np.floor((level_es + half_band) / tick + 1e-9).astype(np.int64)
-        window = self.flows[bids]
-        flows = window.band_flows_at(t, lo, hi)
-        refills = [
-            refill(*window.band_rows(t, int(lo[i]), int(hi[i]))) if flows.filled[i] > 0 else None
-            for i in range(len(level_es))
-        ]
-        return flows, refills
+        return self.flows[bids].band_at(t, lo, hi, defends)
 
     def _tape(self, t: int) -> TapeWindow:
         c = self.trades.cols

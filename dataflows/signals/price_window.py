@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dataflows.signals.columns import Column
-from physics.barrier import BandFlows, band_flows
+from physics.barrier import BandFlows, Refill, band_flows, refill
 
 I64 = npt.NDArray[np.int64]
 NEVER = -(2**63)
@@ -32,7 +32,9 @@ class PriceWindow:
         self.totals: I64 | None = np.zeros((len(FLOWS), 0), np.int64)  # None: too wide
         self.added_ns = NEVER  # rows up to here are in the totals...
         self.removed_ns = NEVER  # ...and rows up to here are out again
-        self._last: tuple[bytes, BandFlows] | None = None  # bands asked last, unchanged since
+        self._last: tuple[bytes, tuple[BandFlows, list[Refill | None]]] | None = (
+            None  # bands asked last, unchanged since
+        )
 
     def append(self, ts_ns: I64, price_tick: I64, **flows: I64) -> None:
         """New rows, in time order. Live, a late book update can date a row inside a window
@@ -48,28 +50,40 @@ class PriceWindow:
             self._last = None
             self._add(price_tick[late], {k: f[late] for k, f in flows.items()}, +1)
 
-    def band_flows_at(self, t_ns: int, lo_tick: I64, hi_tick: I64) -> BandFlows:
-        """Flows in ``[lo_tick, hi_tick]`` per level over ``(t - window, t]``; ``t`` never
-        goes back."""
+    def band_at(
+        self, t_ns: int, lo_tick: I64, hi_tick: I64, refills: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[BandFlows, list[Refill | None]]:
+        """Flows in ``[lo_tick, hi_tick]`` per level over ``(t - window, t]``, and how the
+        fills of the levels marked in ``refills`` refilled (None where not asked or nothing
+        was filled); ``t`` never goes back."""
         if self._advance(t_ns):
             self._last = None
-        asked = lo_tick.tobytes() + hi_tick.tobytes()
+        wanted = np.zeros(len(lo_tick), bool) if refills is None else refills
+        asked = lo_tick.tobytes() + hi_tick.tobytes() + wanted.tobytes()
         if self._last is not None and self._last[0] == asked:
             return self._last[1]  # a quiet book: nothing entered or left the window
         flows = self._bands(t_ns, lo_tick, hi_tick)
-        self._last = (asked, flows)
-        return flows
+        found = (flows, self._refills(t_ns, lo_tick, hi_tick, wanted & (flows.filled > 0)))
+        self._last = (asked, found)
+        return found
 
-    def band_rows(self, t_ns: int, lo_tick: int, hi_tick: int) -> tuple[I64, I64, I64]:
-        """Time, filled and added of the rows in ``[lo_tick, hi_tick]`` over the window ending
-        at ``t_ns`` (after ``band_flows_at(t_ns, ...)``), in time order."""
+    def _refills(
+        self, t_ns: int, lo_tick: I64, hi_tick: I64, filled: npt.NDArray[np.bool_]
+    ) -> list[Refill | None]:
+        """``physics.barrier.refill`` of each band where something was filled."""
+        out: list[Refill | None] = [None] * len(lo_tick)
+        if not filled.any():
+            return out
         ts = self.rows.ts
         lo = int(np.searchsorted(ts, t_ns - self.window_ns, side="right"))
         hi = int(np.searchsorted(ts, t_ns, side="right"))
         c = self.rows.cols
-        tick = c["price_tick"][lo:hi]
-        mine = (tick >= lo_tick) & (tick <= hi_tick)
-        return ts[lo:hi][mine], c["filled"][lo:hi][mine], c["added"][lo:hi][mine]
+        ts, tick = ts[lo:hi], c["price_tick"][lo:hi]
+        fill, add = c["filled"][lo:hi], c["added"][lo:hi]
+        for i in np.flatnonzero(filled):
+            mine = (tick >= lo_tick[i]) & (tick <= hi_tick[i])
+            out[i] = refill(ts[mine], fill[mine], add[mine])
+        return out
 
     def _bands(self, t_ns: int, lo_tick: I64, hi_tick: I64) -> BandFlows:
         if self.totals is None:

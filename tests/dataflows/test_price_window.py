@@ -35,8 +35,8 @@ def test_rolling_totals_equal_the_window_summed_afresh(seed: int, max_span: int)
         t = int(ts[-1]) if n else t + gap + 100
         lo = centre + rng.integers(-20, 10, 4)
         hi = lo + rng.integers(0, 8, 4)
-        got = pw.band_flows_at(t, lo, hi)
-        again = pw.band_flows_at(t, lo, hi)  # asked twice: the same answer
+        got = pw.band_at(t, lo, hi)[0]
+        again = pw.band_at(t, lo, hi)[0]  # asked twice: the same answer
         inside = (all_ts > t - WINDOW) & (all_ts <= t)
         want = band_flows(all_tick[inside], *(all_flows[k][inside] for k in FLOWS), lo, hi)
         for k in FLOWS:
@@ -66,7 +66,7 @@ def test_late_rows_count_from_the_next_snap_while_in_the_window(max_span: int) -
         t += int(rng.integers(0, 300))
         lo = np.array([19_190, 19_198, 19_205])
         hi = lo + 3
-        got = pw.band_flows_at(t, lo, hi)
+        got = pw.band_at(t, lo, hi)[0]
         inside = (seen_ts > t - WINDOW) & (seen_ts <= t)
         want = band_flows(seen_tick[inside], *(seen[k][inside] for k in FLOWS), lo, hi)
         for k in FLOWS:
