@@ -97,6 +97,25 @@ def barrier_score(v: F64, q: F64, r: F64 | None = None) -> F64:
     return score
 
 
+@dataclass(frozen=True, slots=True)
+class BandScores:
+    """Per level, one side: the barrier score and its resilience term (vectorised)."""
+
+    score: F64
+    resilience: F64
+
+
+def band_scores(
+    depth_start: I64, depth: I64, filled: I64, typical_queue: float, band_prices: int, eps: float
+) -> BandScores:
+    """``barrier_score`` and ``resilience`` of every level of one side at once."""
+    v = vacuum_pressure(depth_start, depth, eps)
+    queue = np.full(depth.shape, typical_queue)
+    q = thickness(depth.astype(np.float64), queue, band_prices, eps)
+    r = resilience(filled.astype(np.float64), queue, band_prices, v, eps)
+    return BandScores(barrier_score(v, q, r), r)
+
+
 def barrier_state(
     score: float, depth: int, median_depth: float | None, flows_a: int, flows_f: int,
     cfg: PhysicsConfig,

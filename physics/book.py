@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from physics.barrier import BandFlows, Refill
+from physics.barrier import BandFlows, BandScores, Refill
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -123,6 +123,8 @@ class SideAtLevel:
     hidden: int = 0  # traded in band beyond the displayed drop
     refill_half_life_s: float | None = None  # how fast fills in band were re-posted
     refilled_share: float | None = None
+    score: float | None = None  # the barrier score (None: not observable)
+    resilience: float = 0.0
 
 
 def at(
@@ -131,6 +133,7 @@ def at(
     start: SideEvidence | None = None,
     flows: BandFlows | None = None,
     refilled: Refill | None = None,
+    scores: BandScores | None = None,
 ) -> SideAtLevel:
     """The ``i``-th level's share of vectorised evidence: the book now, the book at the start
     of the barrier window, and the flows in between."""
@@ -149,4 +152,8 @@ def at(
         hidden=int(flows.hidden[i]) if flows is not None else 0,
         refill_half_life_s=refilled.half_life_s if refilled is not None else None,
         refilled_share=refilled.refilled_share if refilled is not None else None,
+        score=float(scores.score[i]) if scores is not None and evidence.observable[i] else None,
+        resilience=float(scores.resilience[i])
+        if scores is not None and evidence.observable[i]
+        else 0.0,
     )

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from dataflows.signals.items import LevelInput, SnapContext
 from dataflows.signals.level_events import events_at
 from physics import barrier as bar
@@ -128,17 +126,8 @@ def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfi
     state: BarrierState = "UNOBSERVED"
     score = None
     resilience = 0.0
-    if d.observable:
-        v = bar.vacuum_pressure(np.array([d.depth_start]), np.array([d.depth]), cfg.vacuum_eps)
-        q = bar.thickness(
-            np.array([d.depth]), np.array([d.typical_queue]), 2 * cfg.band_ticks + 1, cfg.vacuum_eps
-        )
-        n = 2 * cfg.band_ticks + 1  # prices in the band
-        r = bar.resilience(
-            np.array([float(d.filled)]), np.array([d.typical_queue]), n, v, cfg.vacuum_eps
-        )
-        score = float(bar.barrier_score(v, q, r)[0])
-        resilience = float(r[0])
+    if d.observable and d.score is not None:  # scored with every level of the snap at once
+        score, resilience = d.score, d.resilience
         state = bar.barrier_state(score, d.depth, st.depth_median.median(), d.added, d.filled, cfg)
         st.depth_median.add(d.depth)
     return Barrier(

@@ -32,7 +32,7 @@ from dataflows.signals.items import (
 )
 from dataflows.signals.options import OptionsState
 from dataflows.signals.price_window import PriceWindow
-from physics.barrier import BandFlows, Refill
+from physics.barrier import BandFlows, Refill, band_scores
 from physics.book import Book, SideEvidence, at, sides_evidence
 from physics.config import PhysicsConfig
 from physics.flows import price_flows
@@ -294,7 +294,13 @@ class MarketState:
             # at or above, both within a hair of it (the other side's is never published)
             defends = level_es <= mid + 1e-6 if bids else level_es >= mid - 1e-6
             flows, refills = self._band_flows(bids, t, level_es, half_band, defends)
-            sides[bids] = [at(now_ev, i, start_ev, flows, refills[i]) for i in range(len(levels))]
+            scores = band_scores(
+                start_ev.depth, now_ev.depth, flows.filled, now_ev.typical_queue,
+                2 * p.band_ticks + 1, p.vacuum_eps,
+            )  # fmt: skip
+            sides[bids] = [
+                at(now_ev, i, start_ev, flows, refills[i], scores) for i in range(len(levels))
+            ]
         fuels = fuel.at([lv.price for lv in levels])
         return [
             LevelInput(

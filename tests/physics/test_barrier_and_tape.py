@@ -7,6 +7,7 @@ from physics.barrier import (
     BandFlows,
     Refill,
     band_flows,
+    band_scores,
     barrier_score,
     barrier_state,
     pull_ratio,
@@ -154,3 +155,11 @@ def test_refill_counts_the_same_update_and_groups_its_rows() -> None:
     assert refill(ts, np.array([0, 8, 0]), np.array([4, 0, 0])) == Refill(0.0, 1.0)
     assert refill(ts, np.array([0, 0, 0]), np.array([4, 0, 0])) == Refill(None, None)
     assert refill(ts, np.array([8, 0, 0]), np.array([0, 0, 3])) == Refill(None, 0.0)
+
+
+def test_band_scores_score_every_level_of_a_side_at_once() -> None:
+    # docs/physics.md's vacuum (D0 200 -> D 120, F 30) and an absorbing wall (600 -> 600, F
+    # 400), both with Q = 40 and n = 9, scored together as one snap's side
+    s = band_scores(np.array([200, 600]), np.array([120, 600]), np.array([30, 400]), 40.0, 9, 1.0)
+    assert s.score.tolist() == pytest.approx([0.721, -0.636], abs=1e-3)
+    assert s.resilience.tolist() == pytest.approx([0.017, 0.803], abs=1e-3)
