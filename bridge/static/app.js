@@ -4,7 +4,8 @@ const levels = new Map();   // level id -> {last signal, scores: [[t, s]]}
 const spots = [];           // [[t_ms, spot]]
 const WINDOW_MS = 5 * 60 * 1000, SCORE_MS = 60 * 1000;
 const COLORS = { BREAK: "#ff5a5f", BOUNCE: "#2ecc71", NEUTRAL: "#9aa0a6", ABSTAIN: "#6c7079" };
-let updates = 0, dirty = false;
+const BEHIND_MS = 1000;      // a row this far behind the newest snap is shown as lagging
+let updates = 0, dirty = false, newest = 0;
 
 function connect() {
   const params = new URLSearchParams(location.search);
@@ -27,6 +28,7 @@ function connect() {
 
 function onSignal(s) {
   const t = s.ts_event_ns / 1e6;
+  newest = Math.max(newest, t);  // catching up, partitions (levels) arrive at different paces
   if (s.active === false) {  // the level left the active set: its row goes
     levels.delete(s.level_id);
     document.body.dataset.updates = String(++updates);
@@ -67,8 +69,11 @@ function sparkline(scores) {
 function renderTable() {
   const body = document.querySelector("#levels tbody");
   const rows = [...levels.values()].map((e) => e.last).sort((a, b) => b.level_price - a.level_price);
-  body.innerHTML = rows.map((s) => `
-    <tr data-level="${s.level_id}" data-call="${s.signal}">
+  body.innerHTML = rows.map((s) => {
+    const behind = newest - s.ts_event_ns / 1e6;
+    const lag = behind > BEHIND_MS ? ` class="behind" title="${(behind / 1000).toFixed(1)} s behind the newest snap"` : "";
+    return `
+    <tr data-level="${s.level_id}" data-call="${s.signal}"${lag}>
       <td><b>${s.level_id}</b></td><td>${s.level_kinds.join(", ")}</td><td>${s.side}</td>
       <td>${fmt(s.distance)}</td><td><span class="call ${s.signal}">${s.signal}</span></td>
       <td>${fmt(s.confidence)}</td><td>${sparkline(levels.get(s.level_id).scores)}</td>
@@ -76,7 +81,8 @@ function renderTable() {
       <td>ofi ${fmt(s.tape.ofi)}</td>
       <td class="${s.fuel.regime}">${s.fuel.regime.toLowerCase()}${s.fuel.gex_near_level === null ? "" : " " + (s.fuel.gex_near_level / 1e6).toFixed(0) + "M"}</td>
       <td class="why">${s.reason}</td>
-    </tr>`).join("");
+    </tr>`;
+  }).join("");
 }
 
 function renderChart() {

@@ -76,6 +76,10 @@ def test_dashboard_shows_levels_and_calls_live(settings: Settings) -> None:
             # to the latest signal per level: the browser sees fewer than were published, and
             # how many depends on the machine, so only that it went on is checked)
             page.wait_for_function(f"Number(document.body.dataset.updates) > {first}")
+            # once every level's last snap is in, no row is shown as lagging the newest one
+            page.wait_for_function(
+                "document.querySelectorAll('#levels tbody tr.behind').length === 0", timeout=30_000
+            )
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT))
             browser.close()
