@@ -635,8 +635,11 @@ def replay(
     snap_ms: SnapOpt = None,
 ) -> None:
     """In-process replay, no broker: the same dataflow, LevelSignals to a JSON-lines file."""
+    import time
+
     from connectors.databento.dbn_file import open_dbn
     from connectors.polygon.capture import check_capture
+    from dataflows.io.replay_files import ReplayCounts
     from dataflows.signals.main import replay_flow, run
 
     for path in dbn:
@@ -644,8 +647,20 @@ def replay(
     for path in options or []:
         check_capture(path)
     files = [*dbn, *(options or [])]
-    run(replay_flow(settings_with(level, es_spy_ratio, snap_ms), files, out, events_out))
+    counts = ReplayCounts()
+    flow = replay_flow(settings_with(level, es_spy_ratio, snap_ms), files, out, events_out, counts)
+    started = time.perf_counter()
+    run(flow)
+    seconds = time.perf_counter() - started
+    with out.open("rb") as f:
+        signals = sum(1 for _ in f)
+    es, r = counts.es_records(), counts.records
     typer.echo(f"wrote {out}" + (f" and {events_out}" if events_out else ""))
+    typer.echo(
+        f"{es:,} ES records ({r['es_mbp10']:,} MBP-10, {r['es_trades']:,} trades) -> "
+        f"{signals:,} signals in {seconds:.2f} s of dataflow: {es / seconds:,.0f} ES records/s, "
+        f"{signals / seconds:,.0f} signals/s"
+    )
 
 
 @app.command("events")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,23 +28,38 @@ def file_partition(i: int) -> str:
     return f"file:{i}"
 
 
-def _capture_messages(path: Path) -> Iterator[RawMessage]:
+@dataclasses.dataclass
+class ReplayCounts:
+    """What a replay read, per raw role: DBN records, or Polygon messages."""
+
+    records: Counter[str] = dataclasses.field(default_factory=Counter)
+
+    def es_records(self) -> int:
+        return self.records["es_mbp10"] + self.records["es_trades"]
+
+
+def _capture_messages(path: Path) -> Iterator[tuple[int, RawMessage]]:
     for m in read_capture(path):
         if m.headers is None:
             msg = f"{m.where}: {m.reason}"
             raise CaptureError(msg)
-        yield RawMessage(m.role, m.key, m.value, m.headers.to_kafka())
+        yield 1, RawMessage(m.role, m.key, m.value, m.headers.to_kafka())
 
 
-def _messages(path: Path, max_run: int) -> Iterator[RawMessage]:
+def _messages(path: Path, max_run: int) -> Iterator[tuple[int, RawMessage]]:
+    """Each message with how many records it carries."""
     if ".jsonl" in path.suffixes:
         return _capture_messages(path)
-    return (msg for _, msg in file_messages(path, max_run, "databento.file", SkipCounts()))
+    found = file_messages(path, max_run, "databento.file", SkipCounts())
+    return ((headers.records, msg) for headers, msg in found)
 
 
 class _FilePartition(StatefulSourcePartition[Item, int]):
-    def __init__(self, name: str, path: Path, max_run: int, resume_at: int) -> None:
+    def __init__(
+        self, name: str, path: Path, max_run: int, resume_at: int, counts: ReplayCounts
+    ) -> None:
         self._name = name
+        self._counts = counts
         self._messages = itertools.islice(_messages(path, max_run), resume_at, None)
         self._offset = resume_at
         self._done = False
@@ -52,8 +68,9 @@ class _FilePartition(StatefulSourcePartition[Item, int]):
         if self._done:
             raise StopIteration
         batch: list[Item] = []
-        for msg in itertools.islice(self._messages, BATCH):
+        for records, msg in itertools.islice(self._messages, BATCH):
             batch.append(dataclasses.replace(msg, partition=self._name, offset=self._offset))
+            self._counts.records[msg.role] += records
             self._offset += 1
         if len(batch) < BATCH:
             self._done = True
@@ -67,9 +84,12 @@ class _FilePartition(StatefulSourcePartition[Item, int]):
 class ReplayFileSource(FixedPartitionedSource[Item, int]):
     """DBN files (``*.dbn``, ``*.dbn.zst``...) and Polygon captures (``*.jsonl[.zst]``)."""
 
-    def __init__(self, paths: list[Path], max_run: int = 256) -> None:
+    def __init__(
+        self, paths: list[Path], max_run: int = 256, counts: ReplayCounts | None = None
+    ) -> None:
         self.paths = paths
         self.max_run = max_run
+        self.counts = counts or ReplayCounts()  # in process: read back after the run
 
     @property
     def partitions(self) -> tuple[str, ...]:
@@ -80,4 +100,4 @@ class ReplayFileSource(FixedPartitionedSource[Item, int]):
 
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _FilePartition:
         i = int(for_part.split(":", 1)[1])
-        return _FilePartition(for_part, self.paths[i], self.max_run, resume_state or 0)
+        return _FilePartition(for_part, self.paths[i], self.max_run, resume_state or 0, self.counts)

@@ -18,7 +18,7 @@ from bytewax.recovery import RecoveryConfig, init_db_dir
 from dataflows.io.files import FailOnBadInput, JsonlSink, LogBadInput, SortedJsonlSink
 from dataflows.io.kafka_sink import KafkaSink
 from dataflows.io.kafka_source import KafkaRawSource, StartAt
-from dataflows.io.replay_files import ReplayFileSource
+from dataflows.io.replay_files import ReplayCounts, ReplayFileSource
 from dataflows.signals.flow import FlowConfig, build_flow
 from dataflows.signals.market import MarketConfig
 from snapline.kafka.catalog import TopicCatalog
@@ -45,9 +45,13 @@ def _market(settings: Settings, partitions: tuple[str, ...], live: bool) -> Mark
 
 
 def replay_flow(
-    settings: Settings, paths: list[Path], out: Path, events_out: Path | None = None
+    settings: Settings,
+    paths: list[Path],
+    out: Path,
+    events_out: Path | None = None,
+    counts: ReplayCounts | None = None,
 ) -> Dataflow:
-    source = ReplayFileSource(paths, settings.produce_batch_records)
+    source = ReplayFileSource(paths, settings.produce_batch_records, counts)
     cfg = FlowConfig(_market(settings, source.partitions, live=False))
     events = SortedJsonlSink(events_out) if events_out is not None else None
     return build_flow(source, JsonlSink(out), FailOnBadInput(), cfg, events)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import databento as db
+
 from tests.conftest import ESH4_MBP10, ESH4_TRADES
 
 
@@ -17,6 +19,16 @@ def test_report_on_the_sample_is_complete_and_reproducible(tmp_path: Path) -> No
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert replay.returncode == 0, replay.stderr
+    # it says what it read and how fast: every record of the two files, counted independently
+    n_signals = len(signals.read_text().splitlines())
+    n_mbp, n_trades = (
+        len(db.DBNStore.from_bytes(f.read_bytes()).to_ndarray()) for f in (ESH4_MBP10, ESH4_TRADES)
+    )
+    assert (
+        f"{n_mbp + n_trades:,} ES records ({n_mbp:,} MBP-10, {n_trades:,} trades) -> "
+        f"{n_signals:,} signals in "
+    ) in replay.stdout
+    assert "ES records/s" in replay.stdout
     reports = []
     for name in ("a", "b"):
         run = subprocess.run(
