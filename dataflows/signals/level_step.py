@@ -40,6 +40,7 @@ class LevelState:
     smoothed_ts_ns: int | None = None
     call: CallName = "NEUTRAL"
     watch: LevelWatch = field(default_factory=LevelWatch)  # the level-events detector
+    approached: bool = False  # spot has been outside the touch band: a touch is a test
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +82,9 @@ def step(
         st.call = call_with_hysteresis(st.call, st.smoothed, cfg.signal_enter, cfg.signal_exit)
     stale = ctx.book_age_ms > cfg.stale_book_ms
     # a level leaving the active set publishes its last signal without a call
-    in_play = not inp.leaving and level_in_play(
-        abs(ctx.spot - inp.level.price), ctx.velocity, s, cfg
-    )
+    distance = abs(ctx.spot - inp.level.price)
+    st.approached = st.approached or distance > cfg.touch_band_spy + 1e-9
+    in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg)
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
     st.snap_seq += 1
     published = LevelSignal(
@@ -96,7 +97,7 @@ def step(
         level_kinds=list(inp.level.kinds),
         side=st.side,
         spot=ctx.spot,
-        distance=abs(ctx.spot - inp.level.price),
+        distance=distance,
         ratio=ctx.ratio,
         best_bid=_spy(ctx.book.best_bid(), ctx.ratio),
         best_ask=_spy(ctx.book.best_ask(), ctx.ratio),
@@ -108,7 +109,7 @@ def step(
         break_score_robust=st.raw_median.median(),
         signal=signal,
         confidence=min(abs(st.smoothed or 0.0), 1.0) if signal != "ABSTAIN" else 0.0,
-        reason=_reason(signal, barrier, tape, fuel, stale, in_play, inp.leaving, ctx),
+        reason=_reason(signal, barrier, tape, fuel, stale, in_play, inp.leaving, st, ctx),
         active=not inp.leaving,
         health=Health(
             book_age_ms=ctx.book_age_ms,
@@ -180,6 +181,7 @@ def _reason(
     stale: bool,
     in_play: bool,
     leaving: bool,
+    st: LevelState,
     ctx: SnapContext,
 ) -> str:
     if leaving:
@@ -188,6 +190,8 @@ def _reason(
         return f"abstain: book is {ctx.book_age_ms / 1000:.1f} s old"
     if signal == "ABSTAIN":
         return "abstain: no evidence observed at this level"
+    if not in_play and not st.approached:
+        return "not in play: spot has been at this level since it appeared, with no approach yet"
     if not in_play:
         return "not in play: too far from spot, or spot moving away from it"
     parts = []

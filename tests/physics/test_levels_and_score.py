@@ -64,10 +64,21 @@ def test_config_rejects_exit_above_enter() -> None:
         (0.15, -0.02, 1, False),  # falling away from it: no test coming, no call
         (0.15, -0.02, -1, True),  # above a support, falling toward it
         (0.15, None, -1, True),  # no history yet: not known to be leaving
+        (0.11, 0.0, -1, True),  # flat: not leaving
         (0.30, 0.05, 1, False),  # beyond the call distance
     ],
 )
 def test_a_level_is_in_play_while_a_test_may_come(
     distance: float, velocity: float | None, s: int, in_play: bool
 ) -> None:
-    assert level_in_play(distance, velocity, s, PhysicsConfig()) is in_play
+    assert level_in_play(distance, velocity, s, True, PhysicsConfig()) is in_play
+    # spot has never been outside this level's touch band: no approach, no test, no call
+    assert level_in_play(distance, velocity, s, False, PhysicsConfig()) is False
+
+
+def test_a_minimum_approach_speed_leaves_out_a_tick_of_drift() -> None:
+    # docs/physics.md: one ES tick in just over the 5 s window toward a resistance 11 cents up
+    drift = PhysicsConfig(approach_min_velocity_spy=0.005)
+    assert level_in_play(0.11, 0.00497, 1, True, PhysicsConfig())
+    assert not level_in_play(0.11, 0.00497, 1, True, drift)
+    assert level_in_play(0.11, 0.02, 1, True, drift) and level_in_play(0.04, -0.02, 1, True, drift)
