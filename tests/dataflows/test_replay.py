@@ -143,3 +143,27 @@ def test_barrier_flows_match_a_naive_recount(signals: list[dict]) -> None:
         side = "bid" if s["side"] == "support" else "ask"
         got = (s["barrier"]["added"], s["barrier"]["cancelled"], s["barrier"]["filled"])
         assert got == _naive_flows(rows, tr, side, LEVEL * 10 - 1.0, LEVEL * 10 + 1.0)
+
+
+def test_a_source_batch_ends_after_ten_seconds_of_event_time() -> None:
+    # everything one batch makes due is held at once: on a quiet book a batch of 64 messages
+    # spans hours, so it is cut once it covers 10 s; no message is lost or reordered
+    from dataflows.io.replay_files import BATCH, MAX_BATCH_SPAN_NS, ReplayFileSource
+    from dataflows.signals.items import PartitionEnd
+    from schemas.envelope import RawHeaders, RawMessage
+
+    source = ReplayFileSource([ESH4_MBP10])
+    part = source.build_part("raw", "file:0", None)
+    batches = []
+    while not (batches and isinstance(batches[-1][-1], PartitionEnd)):
+        batches.append(part.next_batch())
+    with pytest.raises(StopIteration):
+        part.next_batch()
+    msgs = [m for b in batches for m in b if isinstance(m, RawMessage)]
+    assert [m.offset for m in msgs] == list(range(len(msgs)))
+    assert sum(RawHeaders.from_kafka(m.headers).records for m in msgs) == 43_780
+    for b in batches[:-1]:
+        ts = [RawHeaders.from_kafka(m.headers).ts_recv_ns for m in b if isinstance(m, RawMessage)]
+        assert len(ts) == BATCH or ts[-1] - ts[0] >= MAX_BATCH_SPAN_NS  # cut at once, not later
+        assert len(ts) == 1 or ts[-2] - ts[0] < MAX_BATCH_SPAN_NS
+    assert len(batches) > 3  # the sample's 171 book messages span 2 h: many short batches
