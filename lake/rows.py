@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from schemas.dbn import MBP10_NESTED_DTYPE, TRADE_DTYPE, UNDEF_PRICE, with_ts_out
+from schemas.dbn import MBP10_NESTED_DTYPE, TRADE_DTYPE, prices, with_ts_out
 from schemas.envelope import RawHeaders, RawMessage
 
 Row = dict[str, Any]
@@ -61,8 +61,7 @@ def _dbn_rows(msg: RawMessage, h: RawHeaders, nested: bool) -> list[Row]:
     if len(msg.value) % dtype.itemsize:
         return []
     rec = np.frombuffer(msg.value, dtype=dtype)
-    price = rec["price"].astype(np.float64) / 1e9
-    price[rec["price"] == UNDEF_PRICE] = np.nan
+    price = prices(rec["price"])
     base: dict[str, Any] = {
         "ts_event_ns": rec["ts_event"].astype(np.int64).tolist(),
         "ts_recv_ns": rec["ts_recv"].astype(np.int64).tolist(),
@@ -77,9 +76,7 @@ def _dbn_rows(msg: RawMessage, h: RawHeaders, nested: bool) -> list[Row]:
     if nested:
         lv = rec["levels"]
         for name in ("bid_px", "ask_px"):
-            px = lv[name].astype(np.float64) / 1e9
-            px[lv[name] == UNDEF_PRICE] = np.nan
-            base[name] = px.tolist()
+            base[name] = prices(lv[name]).tolist()
         for name in ("bid_sz", "ask_sz", "bid_ct", "ask_ct"):
             base[name] = lv[name].astype(np.int64).tolist()
         base["depth"] = rec["depth"].astype(np.int64).tolist()

@@ -162,9 +162,8 @@ def refill(ts_ns: I64, filled: I64, added: I64) -> Refill:
     done = back < t.size
     if not done.any():
         return Refill(None, 0.0)
-    waits = np.sort(t[back[done]] - t[hit[done]]) / 1e9
-    median = (waits[(waits.size - 1) // 2] + waits[waits.size // 2]) / 2
-    return Refill(float(median), float(f[hit[done]].sum() / f[hit].sum()))
+    waits = (t[back[done]] - t[hit[done]]) / 1e9
+    return Refill(float(np.median(waits)), float(f[hit[done]].sum() / f[hit].sum()))
 
 
 def pull_ratio(cancelled: int, filled: int) -> float | None:

@@ -139,6 +139,7 @@ def at(
     of the barrier window, and the flows in between."""
     px = float(evidence.quote_px[i])
     has_quote = not np.isnan(px)
+    scored = scores is not None and bool(evidence.observable[i])
     return SideAtLevel(
         depth=int(evidence.depth[i]),
         observable=bool(evidence.observable[i]),
@@ -152,8 +153,6 @@ def at(
         hidden=int(flows.hidden[i]) if flows is not None else 0,
         refill_half_life_s=refilled.half_life_s if refilled is not None else None,
         refilled_share=refilled.refilled_share if refilled is not None else None,
-        score=float(scores.score[i]) if scores is not None and evidence.observable[i] else None,
-        resilience=float(scores.resilience[i])
-        if scores is not None and evidence.observable[i]
-        else 0.0,
+        score=float(scores.score[i]) if scored and scores is not None else None,
+        resilience=float(scores.resilience[i]) if scored and scores is not None else 0.0,
     )

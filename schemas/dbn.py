@@ -15,6 +15,16 @@ FIXED_PRICE_SCALE = 1e-9  # DBN prices are int64 in units of 1e-9
 UNDEF_PRICE = np.iinfo(np.int64).max
 F_LAST = 1 << 7  # last record of an event for this instrument: the book is consistent here
 
+
+def prices(raw: np.ndarray) -> np.ndarray:
+    """DBN fixed-point prices in dollars, NaN where DBN marks a price undefined (an empty
+    book level). Division by an exact power of ten keeps tick prices exact (4799.5, not
+    4799.500000001)."""
+    px = raw.astype(np.float64) / 1e9
+    px[raw == UNDEF_PRICE] = np.nan
+    return px
+
+
 _HEADER = [
     ("length", "u1"),  # record length in 4-byte words
     ("rtype", "u1"),

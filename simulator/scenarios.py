@@ -21,7 +21,7 @@ from physics.book import two_sided_mids
 from physics.config import PhysicsConfig
 from physics.fuel import session_date
 from physics.outcomes import label_tests
-from schemas.dbn import F_LAST, MBP10_NESTED_DTYPE, UNDEF_PRICE
+from schemas.dbn import F_LAST, MBP10_NESTED_DTYPE, prices
 from simulator.book import SimBook
 from simulator.dbn_writer import DbnEventWriter, levels
 from simulator.options_world import GammaFocus, OptionsWorld
@@ -215,7 +215,7 @@ def run_scenario(plan: Plan, out_dir: Path, cfg: PhysicsConfig | None = None) ->
     rec = np.frombuffer(mbp, dtype=MBP10_NESTED_DTYPE)
     rec = rec[(rec["flags"] & F_LAST) != 0]
     top = rec["levels"][:, 0]
-    ok, mid = two_sided_mids(_dollars(top["bid_px"]), _dollars(top["ask_px"]))
+    ok, mid = two_sided_mids(prices(top["bid_px"]), prices(top["ask_px"]))
     tests = label_tests(
         rec["ts_recv"][ok].astype(np.int64), mid / plan.ratio, plan.level_spy,
         cfg.touch_band_spy, cfg.outcome_move_spy, int(cfg.outcome_horizon_s * 1e9),
@@ -241,7 +241,3 @@ def run_scenario(plan: Plan, out_dir: Path, cfg: PhysicsConfig | None = None) ->
     }
     (out_dir / f"{stem}.truth.json").write_text(json.dumps(truth, indent=2))
     return truth
-
-
-def _dollars(raw: np.ndarray) -> np.ndarray:
-    return np.where(raw == UNDEF_PRICE, np.nan, raw.astype(np.float64) / 1e9)

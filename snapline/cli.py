@@ -652,9 +652,7 @@ def replay(
     started = time.perf_counter()
     run(flow)
     seconds = time.perf_counter() - started
-    with out.open("rb") as f:
-        signals = sum(1 for _ in f)
-    es, r = counts.es_records(), counts.records
+    es, r, signals = counts.es_records(), counts.records, counts.written["lines"]
     typer.echo(f"wrote {out}" + (f" and {events_out}" if events_out else ""))
     typer.echo(
         f"{es:,} ES records ({r['es_mbp10']:,} MBP-10, {r['es_trades']:,} trades) -> "

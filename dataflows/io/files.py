@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import IO
 
@@ -23,8 +24,9 @@ class _JsonlPartition(StatelessSinkPartition[SinkRecord]):
     still open. Memory holds only the snaps still in flight.
     """
 
-    def __init__(self, fh: IO[bytes]) -> None:
+    def __init__(self, fh: IO[bytes], written: Counter[str]) -> None:
         self._fh = fh
+        self._written = written
         self._open: dict[int, list[SinkRecord]] = {}
         self._written_ts: int | None = None
 
@@ -46,6 +48,7 @@ class _JsonlPartition(StatelessSinkPartition[SinkRecord]):
                 return
             for r in sorted(group, key=lambda r: r.key or b""):
                 self._fh.write(r.value + b"\n")
+            self._written["lines"] += len(group)
             del self._open[ts]
             self._written_ts = ts
 
@@ -57,11 +60,13 @@ class _JsonlPartition(StatelessSinkPartition[SinkRecord]):
 class JsonlSink(DynamicSink[SinkRecord]):
     """Writes record values, one per line. Single worker: the file is one ordered stream."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, written: Counter[str] | None = None) -> None:
         self.path = path
+        # the lines written (key "lines"), readable after an in-process run
+        self.written: Counter[str] = Counter() if written is None else written
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _JsonlPartition:
-        return _JsonlPartition(_one_file(self.path, worker_count))
+        return _JsonlPartition(_one_file(self.path, worker_count), self.written)
 
 
 class _SortedPartition(StatelessSinkPartition[SinkRecord]):

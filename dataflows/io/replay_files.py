@@ -34,9 +34,11 @@ def file_partition(i: int) -> str:
 
 @dataclasses.dataclass
 class ReplayCounts:
-    """What a replay read, per raw role: DBN records, or Polygon messages."""
+    """What a replay read, per raw role (DBN records, or Polygon messages), and the signals
+    it wrote."""
 
     records: Counter[str] = dataclasses.field(default_factory=Counter)
+    written: Counter[str] = dataclasses.field(default_factory=Counter)  # filled by the sink
 
     def es_records(self) -> int:
         return self.records["es_mbp10"] + self.records["es_trades"]

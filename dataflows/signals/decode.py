@@ -17,7 +17,7 @@ from schemas.dbn import (
     MBP10_NESTED_DTYPE,
     RECORD_LAYOUTS,
     TRADE_DTYPE,
-    UNDEF_PRICE,
+    prices,
     with_ts_out,
 )
 from schemas.envelope import RawHeaders, RawMessage
@@ -83,13 +83,6 @@ def _layout_problem(value: bytes, dtype: np.dtype, headers: RawHeaders) -> str |
     return None
 
 
-def _prices(raw: np.ndarray) -> np.ndarray:
-    # Division by an exact power of ten keeps tick prices exact (4799.5, not 4799.500000001).
-    px = raw.astype(np.float64) / 1e9
-    px[raw == UNDEF_PRICE] = np.nan
-    return px
-
-
 def _book(partition: str, rec: np.ndarray) -> BookBatch:
     ts = rec["ts_recv"].astype(np.int64)
     last = (rec["flags"] & F_LAST) != 0  # mid-event books can look crossed: trust F_LAST only
@@ -98,9 +91,9 @@ def _book(partition: str, rec: np.ndarray) -> BookBatch:
         partition=partition,
         instrument_id=int(rec["instrument_id"][0]),
         ts_ns=ts[last],
-        bid_px=_prices(lv["bid_px"]),
+        bid_px=prices(lv["bid_px"]),
         bid_sz=lv["bid_sz"].astype(np.int64),
-        ask_px=_prices(lv["ask_px"]),
+        ask_px=prices(lv["ask_px"]),
         ask_sz=lv["ask_sz"].astype(np.int64),
         max_ts_ns=int(ts.max()),
     )
@@ -112,7 +105,7 @@ def _trades(partition: str, rec: np.ndarray) -> TradeBatch:
         partition=partition,
         instrument_id=int(rec["instrument_id"][0]),
         ts_ns=rec["ts_recv"].astype(np.int64),
-        price=_prices(rec["price"]),
+        price=prices(rec["price"]),
         size=rec["size"].astype(np.int64),
         is_buy=side == b"B",
         is_sell=side == b"A",

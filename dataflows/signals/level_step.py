@@ -81,9 +81,9 @@ def step(
         st.smoothed_ts_ns = ctx.ts_ns
         st.call = call_with_hysteresis(st.call, st.smoothed, cfg.signal_enter, cfg.signal_exit)
     stale = ctx.book_age_ms > cfg.stale_book_ms
-    # a level leaving the active set publishes its last signal without a call
     distance = abs(ctx.spot - inp.level.price)
     st.approached = st.approached or distance > cfg.touch_band_spy + 1e-9
+    # a level leaving the active set publishes its last signal without a call
     in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg)
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
     st.snap_seq += 1

@@ -52,9 +52,10 @@ def replay_flow(
     counts: ReplayCounts | None = None,
 ) -> Dataflow:
     source = ReplayFileSource(paths, settings.produce_batch_records, counts)
+    sink = JsonlSink(out, source.counts.written)
     cfg = FlowConfig(_market(settings, source.partitions, live=False))
     events = SortedJsonlSink(events_out) if events_out is not None else None
-    return build_flow(source, JsonlSink(out), FailOnBadInput(), cfg, events)
+    return build_flow(source, sink, FailOnBadInput(), cfg, events)
 
 
 def kafka_flow(settings: Settings, until_end: bool, durable: bool = False) -> Dataflow:

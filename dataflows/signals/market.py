@@ -32,7 +32,7 @@ from dataflows.signals.items import (
 )
 from dataflows.signals.options import OptionsState
 from dataflows.signals.price_window import PriceWindow
-from physics.barrier import BandFlows, Refill, band_scores
+from physics.barrier import band_scores
 from physics.book import Book, SideEvidence, at, sides_evidence
 from physics.config import PhysicsConfig
 from physics.flows import price_flows
@@ -284,7 +284,12 @@ class MarketState:
         level_es = np.array([lv.price for lv in levels]) * ratio
         half_band = p.band_ticks * p.es_tick
         start = self._book_at(t - int(p.barrier_window_s * 1e9))
-        bids_now, bids_start, asks_now, asks_start = self._evidence(book, start, level_es)
+        bids_now, bids_start, asks_now, asks_start = self._evidence(
+            book, start, level_es, half_band
+        )
+        # each level's band in ticks (a level need not sit on a tick)
+        lo = np.ceil((level_es - half_band) / p.es_tick - 1e-9).astype(np.int64)
+        hi = np.floor((level_es + half_band) / p.es_tick + 1e-9).astype(np.int64)
         sides = {}
         for bids, now_ev, start_ev in (
             (True, bids_now, bids_start),
@@ -293,7 +298,7 @@ class MarketState:
             # refill is read on the side that defends the level: bids at or below spot, asks
             # at or above, both within a hair of it (the other side's is never published)
             defends = level_es <= mid + 1e-6 if bids else level_es >= mid - 1e-6
-            flows, refills = self._band_flows(bids, t, level_es, half_band, defends)
+            flows, refills = self.flows[bids].band_at(t, lo, hi, defends)
             scores = band_scores(
                 start_ev.depth, now_ev.depth, flows.filled, now_ev.typical_queue,
                 2 * p.band_ticks + 1, p.vacuum_eps,
@@ -309,7 +314,9 @@ class MarketState:
             for i, lv in enumerate(levels)
         ]  # fmt: skip
 
-    def _evidence(self, book: Book, start: Book, level_es: np.ndarray) -> list[SideEvidence]:
+    def _evidence(
+        self, book: Book, start: Book, level_es: np.ndarray, half_band: float
+    ) -> list[SideEvidence]:
         """Bids now and at the window start, asks now and then: one vectorised pass, reused
         while the books and levels are those it last saw (a quiet book, snap after snap)."""
         px = np.stack([book.bid_px, start.bid_px, book.ask_px, start.ask_px])
@@ -317,7 +324,6 @@ class MarketState:
         key = px.tobytes() + sz.tobytes() + level_es.tobytes()
         if self._evidence_seen is not None and self._evidence_seen[0] == key:
             return self._evidence_seen[1]
-        half_band = self.cfg.physics.band_ticks * self.cfg.physics.es_tick
         found = sides_evidence(px, sz, level_es, half_band, _BIDS_NOW_START_ASKS_NOW_START)
         self._evidence_seen = (key, found)
         return found
@@ -376,16 +382,6 @@ class MarketState:
                 hidden=pf.hidden,
             )
         self.flowed_ns = int(ts[last - 1])
-
-    def _band_flows(
-        self, bids: bool, t: int, level_es: np.ndarray, half_band: float, defends: np.ndarray
-    ) -> tuple[BandFlows, list[Refill | None]]:
-        """Each level's flows in band over the barrier window, and how its fills refilled
-        (read off the band's rows only where something was filled)."""
-        tick = self.cfg.physics.es_tick
-        lo = np.ceil((level_es - half_band) / tick - 1e-9).astype(np.int64)
-        hi = np.floor((level_es + half_band) / tick + 1e-9).astype(np.int64)
-        return self.flows[bids].band_at(t, lo, hi, defends)
 
     def _tape(self, t: int) -> TapeWindow:
         c = self.trades.cols

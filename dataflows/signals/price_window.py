@@ -20,6 +20,7 @@ I64 = npt.NDArray[np.int64]
 NEVER = -(2**63)
 FLOWS = ("added", "cancelled", "filled", "hidden")
 PAD_TICKS = 64  # room around the prices seen, so a drifting market rarely regrows the totals
+Bands = tuple[BandFlows, list[Refill | None]]
 
 
 class PriceWindow:
@@ -32,9 +33,7 @@ class PriceWindow:
         self.totals: I64 | None = np.zeros((len(FLOWS), 0), np.int64)  # None: too wide
         self.added_ns = NEVER  # rows up to here are in the totals...
         self.removed_ns = NEVER  # ...and rows up to here are out again
-        self._last: tuple[bytes, tuple[BandFlows, list[Refill | None]]] | None = (
-            None  # bands asked last, unchanged since
-        )
+        self._last: tuple[bytes, Bands] | None = None  # bands asked last, unchanged since
 
     def append(self, ts_ns: I64, price_tick: I64, **flows: I64) -> None:
         """New rows, in time order. Live, a late book update can date a row inside a window
@@ -52,7 +51,7 @@ class PriceWindow:
 
     def band_at(
         self, t_ns: int, lo_tick: I64, hi_tick: I64, refills: npt.NDArray[np.bool_] | None = None
-    ) -> tuple[BandFlows, list[Refill | None]]:
+    ) -> Bands:
         """Flows in ``[lo_tick, hi_tick]`` per level over ``(t - window, t]``, and how the
         fills of the levels marked in ``refills`` refilled (None where not asked or nothing
         was filled); ``t`` never goes back."""
@@ -74,12 +73,8 @@ class PriceWindow:
         out: list[Refill | None] = [None] * len(lo_tick)
         if not filled.any():
             return out
-        ts = self.rows.ts
-        lo = int(np.searchsorted(ts, t_ns - self.window_ns, side="right"))
-        hi = int(np.searchsorted(ts, t_ns, side="right"))
-        c = self.rows.cols
-        ts, tick = ts[lo:hi], c["price_tick"][lo:hi]
-        fill, add = c["filled"][lo:hi], c["added"][lo:hi]
+        ts, c = self._window(t_ns)
+        tick, fill, add = c["price_tick"], c["filled"], c["added"]
         for i in np.flatnonzero(filled):
             mine = (tick >= lo_tick[i]) & (tick <= hi_tick[i])
             out[i] = refill(ts[mine], fill[mine], add[mine])
@@ -147,11 +142,13 @@ class PriceWindow:
         return True
 
     def _summed(self, t_ns: int, lo_tick: I64, hi_tick: I64) -> BandFlows:
+        _, c = self._window(t_ns)
+        added, cancelled, filled, hidden = (c[name] for name in FLOWS)
+        return band_flows(c["price_tick"], added, cancelled, filled, hidden, lo_tick, hi_tick)
+
+    def _window(self, t_ns: int) -> tuple[I64, dict[str, I64]]:
+        """The rows of ``(t - window, t]``: times and columns."""
         ts = self.rows.ts
         lo = int(np.searchsorted(ts, t_ns - self.window_ns, side="right"))
         hi = int(np.searchsorted(ts, t_ns, side="right"))
-        c = self.rows.cols
-        added, cancelled, filled, hidden = (c[name][lo:hi] for name in FLOWS)
-        return band_flows(
-            c["price_tick"][lo:hi], added, cancelled, filled, hidden, lo_tick, hi_tick
-        )
+        return ts[lo:hi], {k: v[lo:hi] for k, v in self.rows.cols.items()}
