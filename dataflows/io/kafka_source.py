@@ -4,19 +4,32 @@
 - ``until_end`` stops each partition at the end of what was retained when the run started.
 - Live, an idle partition emits ``IdleTick`` so the snap clock can follow the wall clock.
 - Each partition resumes from its own offset (the snapshot), so recovery needs no group.
+- A batch ends after ``MAX_BATCH_SPAN_NS`` of receive time, as in file replay: a re-run over
+  retained quiet data would otherwise hold hours of snaps in one 500-message poll. What a
+  poll brought beyond the cut waits for the next batch; the snapshot is the first offset not
+  yet delivered, so a resume reads the held messages again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
+from dataflows.io.batch_span import BatchSpan
 from dataflows.signals.items import IdleTick, PartitionEnd
 from schemas.envelope import RawMessage
 from snapline.errors import BrokerError
@@ -55,6 +68,7 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
         self._last_tick = now()
         self._delivering = False
         self._finished = False
+        self._held: deque[Message] = deque()  # polled, not yet delivered (a batch was cut)
 
     def next_batch(self) -> list[Item]:
         if self._finished:
@@ -62,9 +76,13 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
         if self._end is not None and self._next_offset >= self._end:
             self._finished = True
             return [PartitionEnd(self._name)]
-        msgs = self._consumer.consume(CONSUME_BATCH, 0)
+        if not self._held:
+            self._held.extend(self._consumer.consume(CONSUME_BATCH, 0))
+        polled = bool(self._held)
         out: list[Item] = []
-        for m in msgs:
+        span = BatchSpan()
+        while self._held:
+            m = self._held.popleft()
             err = m.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
@@ -77,7 +95,9 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
             value = m.value() or b""
             out.append(RawMessage(self._role, m.key(), value, headers, self._name, offset))
             self._next_offset = offset + 1
-        self._awake = None if msgs else self._now() + IDLE_POLL
+            if span.full_after(_recv_ns(headers)):
+                break
+        self._awake = None if polled else self._now() + IDLE_POLL
         # Caught up (nothing new): say so at once after data, then every idle tick, so the
         # snap need not wait on a partition that has nothing to send.
         due = self._delivering or (
@@ -183,6 +203,18 @@ class KafkaRawSource(FixedPartitionedSource[Item, int]):
                 "queued.max.messages.kbytes": 256 * 1024,
             },
         )
+
+
+def _recv_ns(headers: list[tuple[str, bytes]]) -> int | None:
+    """The ``ts_recv_ns`` header, or None when absent or not a number (the decode step
+    dead-letters such a message; here it only cannot end a batch)."""
+    for key, value in headers:
+        if key == "ts_recv_ns":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
 
 
 def _as_bytes(value: str | bytes | None) -> bytes:

@@ -17,14 +17,11 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from connectors.databento.messages import SkipCounts, file_messages
 from connectors.polygon.capture import CaptureError, read_capture
+from dataflows.io.batch_span import BatchSpan
 from dataflows.signals.items import IdleTick, PartitionEnd
 from schemas.envelope import RawMessage
 
-BATCH = 64
-# A batch also ends once it spans this much event time: everything a batch makes due (every
-# level of every snap it covers) is in memory at once, and on a quiet book 64 messages can
-# hold hours (the 2 h ESH4 sample peaked at 482 MB in 3 batches, 165 MB in small ones).
-MAX_BATCH_SPAN_NS = 10_000_000_000
+BATCH = 64  # messages; a batch also ends once it spans MAX_BATCH_SPAN_NS of receive time
 Item = RawMessage | PartitionEnd | IdleTick
 
 
@@ -74,13 +71,12 @@ class _FilePartition(StatefulSourcePartition[Item, int]):
         if self._done:
             raise StopIteration
         batch: list[Item] = []
-        first_ns: int | None = None
+        span = BatchSpan()
         for records, ts_ns, msg in self._messages:
             batch.append(dataclasses.replace(msg, partition=self._name, offset=self._offset))
             self._counts.records[msg.role] += records
             self._offset += 1
-            first_ns = ts_ns if first_ns is None else first_ns
-            if len(batch) >= BATCH or ts_ns - first_ns >= MAX_BATCH_SPAN_NS:
+            if span.full_after(ts_ns) or len(batch) >= BATCH:
                 return batch
         self._done = True
         batch.append(PartitionEnd(self._name))

@@ -148,7 +148,8 @@ def test_barrier_flows_match_a_naive_recount(signals: list[dict]) -> None:
 def test_a_source_batch_ends_after_ten_seconds_of_event_time() -> None:
     # everything one batch makes due is held at once: on a quiet book a batch of 64 messages
     # spans hours, so it is cut once it covers 10 s; no message is lost or reordered
-    from dataflows.io.replay_files import BATCH, MAX_BATCH_SPAN_NS, ReplayFileSource
+    from dataflows.io.batch_span import MAX_BATCH_SPAN_NS
+    from dataflows.io.replay_files import BATCH, ReplayFileSource
     from dataflows.signals.items import PartitionEnd
     from schemas.envelope import RawHeaders, RawMessage
 
