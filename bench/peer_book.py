@@ -85,6 +85,23 @@ def band_depth(row: Row, s: int, lo: int, hi: int) -> int:
     return sum(z for t, z in zip(ticks, sizes, strict=True) if t is not None and lo <= t <= hi)
 
 
+def largest_queue(row: Row, s: int, lo: int, hi: int) -> int:
+    ticks, sizes = side(row, s)
+    return max(
+        (z for t, z in zip(ticks, sizes, strict=True) if t is not None and lo <= t <= hi),
+        default=0,
+    )
+
+
+def restable(row: Row, s: int, lo: int, hi: int) -> int:
+    """Ticks of the band this side can rest on: bids below the best ask, asks above the best
+    bid (all of them when the other side is empty)."""
+    other: int | None = row[3][0] if s == BIDS else row[1][0]
+    if other is None:
+        return hi - lo + 1
+    return sum(1 for t in range(lo, hi + 1) if (t < other if s == BIDS else t > other))
+
+
 def observable(row: Row, s: int, level_es: float, tick: float) -> bool:
     """A level past the deepest price of a full ladder is not visible (not "no depth")."""
     ticks, _ = side(row, s)
@@ -101,11 +118,12 @@ def typical_queue(row: Row, s: int) -> float:
 
 
 def barrier(
-    depth_start: int, depth: int, filled: int, queue: float, prices: int, eps: float
-) -> tuple[float, float]:
+    depth_start: int, depth: int, peak: int, filled: int, queue: float, prices: int,
+    wall_multiple: float, eps: float,
+) -> tuple[float, float]:  # fmt: skip
     """Net outflow ``v`` and the barrier score with resilience (docs/physics.md, Barrier)."""
     v = (depth_start - depth) / (max(depth_start, depth) + eps)
-    q = (depth + eps) / (queue * prices + eps)
+    q = max((depth + eps) / (queue * prices + eps), (peak + eps) / (queue * wall_multiple + eps))
     r = math.tanh(filled / (queue * prices + eps)) * min(max(1 - 2 * max(v, 0.0), 0.0), 1.0)
     raw = (math.tanh(2 * v) - math.tanh(min(max(math.log(q), -3.0), 3.0)) - r) / 2
     return v, min(max(raw, -1.0), 1.0)

@@ -272,9 +272,12 @@ def _levels(
             if acc:
                 a, c, f = a + acc[0], c + acc[1], f + acc[2]
         seen = pb.observable(book, s, level_es, p.es_tick)
-        prices = 2 * p.band_ticks + 1
+        prices = pb.restable(book, s, lo, hi)
+        peak = pb.largest_queue(book, s, lo, hi)
         queue = pb.typical_queue(book, s)
-        v, score = pb.barrier(depth_start, depth, f, queue, prices, p.vacuum_eps)
+        v, score = pb.barrier(
+            depth_start, depth, peak, f, queue, prices, p.wall_queue_multiple, p.vacuum_eps
+        )
         out.append({
             "kind": "level", "ts_ns": t, "level_id": lv.level_id, "side": side, "spot": spot,
             "observable": seen, "depth": depth, "depth_start": depth_start,

@@ -68,7 +68,25 @@ def vacuum_pressure(depth_start: I64, depth_now: I64, eps: float) -> F64:
     return (depth_start - depth_now) / (np.maximum(depth_start, depth_now) + eps)
 
 
-def thickness(depth: F64, typical_queue: F64, band_prices: int, eps: float) -> F64:
+def restable_prices(lo_tick: I64, hi_tick: I64, other_best_tick: float, bids: bool) -> I64:
+    """Band prices where this side's orders can rest: below the best ask for bids, above the
+    best bid for asks (``other_best_tick`` NaN: that side is empty, every price counts).
+
+    Near the touch part of the band lies across the spread, where the defending side cannot
+    have orders; measured against the whole band, an ordinary book at the level looks half
+    empty (a lean to BREAK at every touch, and a wall looks only ordinary)."""
+    if np.isnan(other_best_tick):
+        return hi_tick - lo_tick + 1
+    edge = round(other_best_tick)
+    if bids:
+        n = np.minimum(hi_tick, edge - 1) - lo_tick + 1
+    else:
+        n = hi_tick - np.maximum(lo_tick, edge + 1) + 1
+    restable: I64 = np.clip(n, 0, hi_tick - lo_tick + 1)
+    return restable
+
+
+def thickness(depth: F64, typical_queue: F64, band_prices: float | I64, eps: float) -> F64:
     """``q = D / (typical queue x prices in band)``: the band against the book around it.
 
     A defence already gone before the window started shows no outflow, only a thin band;
@@ -77,7 +95,7 @@ def thickness(depth: F64, typical_queue: F64, band_prices: int, eps: float) -> F
     return (depth + eps) / (typical_queue * band_prices + eps)
 
 
-def resilience(filled: F64, typical_queue: F64, band_prices: int, v: F64, eps: float) -> F64:
+def resilience(filled: F64, typical_queue: F64, band_prices: int | I64, v: F64, eps: float) -> F64:
     """``r = tanh(F / (Q n)) * clip(1 - 2 max(v, 0), 0, 1)``: aggression the band absorbed
     (filled volume, in typical band depths) while its depth held. A defence that trades and
     refills is a wall being tested; one that trades and empties (v >= 0.5) is being swept, and
@@ -97,23 +115,51 @@ def barrier_score(v: F64, q: F64, r: F64 | None = None) -> F64:
     return score
 
 
+def defence_thickness(
+    depth: F64, peak: F64, typical_queue: F64, band_prices: int | I64, wall_multiple: float,
+    eps: float,
+) -> F64:  # fmt: skip
+    """``q = max(D / (Q n), P / (m Q))``: the band against an ordinary band, or its largest
+    queue ``P`` against ``m`` ordinary queues (``wall_queue_multiple``), whichever is thicker.
+
+    Price must trade through every queue to break; one queue several times the usual is a
+    wall even when the band around it is ordinary (summed over nine prices, a 600-lot queue
+    among 60-lot ones reads as only twice an ordinary band)."""
+    band = thickness(depth, typical_queue, band_prices, eps)
+    queue = thickness(peak, typical_queue, wall_multiple, eps)
+    q: F64 = np.maximum(band, queue)
+    return q
+
+
 @dataclass(frozen=True, slots=True)
 class BandScores:
-    """Per level, one side: the barrier score and its resilience term (vectorised)."""
+    """Per level, one side: the barrier score and its terms (vectorised)."""
 
     score: F64
     resilience: F64
+    thickness: F64
 
 
 def band_scores(
-    depth_start: I64, depth: I64, filled: I64, typical_queue: float, band_prices: int, eps: float
+    depth_start: I64,
+    depth: I64,
+    peak: I64,
+    filled: I64,
+    typical_queue: float,
+    band_prices: I64,
+    cfg: PhysicsConfig,
 ) -> BandScores:
-    """``barrier_score`` and ``resilience`` of every level of one side at once."""
+    """``barrier_score`` and its terms for every level of one side at once; ``band_prices``
+    per level are those where the side can rest (``restable_prices``)."""
+    eps = cfg.vacuum_eps
     v = vacuum_pressure(depth_start, depth, eps)
     queue = np.full(depth.shape, typical_queue)
-    q = thickness(depth.astype(np.float64), queue, band_prices, eps)
+    q = defence_thickness(
+        depth.astype(np.float64), peak.astype(np.float64), queue, band_prices,
+        cfg.wall_queue_multiple, eps,
+    )  # fmt: skip
     r = resilience(filled.astype(np.float64), queue, band_prices, v, eps)
-    return BandScores(barrier_score(v, q, r), r)
+    return BandScores(barrier_score(v, q, r), r, q)
 
 
 def barrier_state(

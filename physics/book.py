@@ -59,6 +59,7 @@ class SideEvidence:
     quote_px: F64  # NaN when no visible price of this side is inside the band
     quote_sz: I64
     typical_queue: float  # median size of this side's visible price levels (0 if none)
+    peak: I64  # the biggest visible queue in band (0 when none)
 
 
 def side_evidence(px: F64, sz: I64, level_es: F64, half_band: float, bids: bool) -> SideEvidence:
@@ -82,6 +83,7 @@ def sides_evidence(
     hi = (level_es + half_band)[None, :, None] + 1e-9
     in_band = (p >= lo) & (p <= hi)  # an undefined (NaN) price is in no band
     depth = (in_band * sz[:, None, :]).sum(axis=2).astype(np.int64)
+    peak = (in_band * sz[:, None, :]).max(axis=2).astype(np.int64)
 
     dist = np.where(in_band, np.abs(p - level_es[None, :, None]), np.inf)
     nearest = np.argmin(dist, axis=2)
@@ -102,7 +104,7 @@ def sides_evidence(
     lower = np.take_along_axis(shown, np.maximum((n - 1) // 2, 0)[:, None], axis=1)[:, 0]
     typical = np.where(n > 0, (lower + upper) / 2, 0.0)
     return [
-        SideEvidence(depth[i], observable[i], quote_px[i], quote_sz[i], float(typical[i]))
+        SideEvidence(depth[i], observable[i], quote_px[i], quote_sz[i], float(typical[i]), peak[i])
         for i in range(px.shape[0])
     ]
 
@@ -125,6 +127,7 @@ class SideAtLevel:
     refilled_share: float | None = None
     score: float | None = None  # the barrier score (None: not observable)
     resilience: float = 0.0
+    thickness: float | None = None  # the defence against an ordinary one (None: not scored)
 
 
 def at(
@@ -155,4 +158,5 @@ def at(
         refilled_share=refilled.refilled_share if refilled is not None else None,
         score=float(scores.score[i]) if scored and scores is not None else None,
         resilience=float(scores.resilience[i]) if scored and scores is not None else 0.0,
+        thickness=float(scores.thickness[i]) if scored and scores is not None else None,
     )

@@ -31,6 +31,11 @@ class PhysicsConfig(BaseModel):
     tape_window_s: float = Field(default=5.0, gt=0, description="tape aggression window")
     barrier_window_s: float = Field(default=5.0, gt=0, description="barrier flow window")
     vacuum_eps: float = Field(default=1.0, gt=0, description="contracts; keeps v finite")
+    wall_queue_multiple: float = Field(
+        default=3.0,
+        gt=0,
+        description="one queue this many times the side's median is as thick as an ordinary band",
+    )
     barrier_state_threshold: float = Field(default=0.3, gt=0, lt=1)
     absorption_min_filled: int = Field(default=20, ge=1, description="contracts in the window")
     weak_depth: int = Field(default=10, ge=0, description="contracts in band")

@@ -42,6 +42,14 @@ class Barrier(_Model):
     resilience: float | None = Field(
         default=None, description="[0, 1] aggression absorbed while the depth held (additive)"
     )
+    thickness: float | None = Field(
+        default=None,
+        ge=0,
+        description="the defence against an ordinary one, > 1 thicker: band depth against the "
+        "side's median queue times the band prices it can rest on, or the largest queue in band "
+        "against wall_queue_multiple median queues, whichever is more; null if unscored "
+        "(additive)",
+    )
     hidden: int = Field(
         default=0,
         ge=0,

@@ -127,8 +127,9 @@ def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfi
     state: BarrierState = "UNOBSERVED"
     score = None
     resilience = 0.0
+    thickness = None
     if d.observable and d.score is not None:  # scored with every level of the snap at once
-        score, resilience = d.score, d.resilience
+        score, resilience, thickness = d.score, d.resilience, d.thickness
         state = bar.barrier_state(score, d.depth, st.depth_median.median(), d.added, d.filled, cfg)
         st.depth_median.add(d.depth)
     return Barrier(
@@ -147,6 +148,7 @@ def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfi
         pull_ratio=bar.pull_ratio(d.cancelled, d.filled),
         time_to_clear_s=bar.time_to_clear_s(d.depth, aggression, cfg.tape_window_s),
         resilience=resilience,
+        thickness=thickness,
     )
 
 

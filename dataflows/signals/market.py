@@ -32,7 +32,7 @@ from dataflows.signals.items import (
 )
 from dataflows.signals.options import OptionsState
 from dataflows.signals.price_window import PriceWindow
-from physics.barrier import band_scores
+from physics.barrier import band_scores, restable_prices
 from physics.book import Book, SideEvidence, at, sides_evidence
 from physics.config import PhysicsConfig
 from physics.flows import price_flows
@@ -299,9 +299,11 @@ class MarketState:
             # at or above, both within a hair of it (the other side's is never published)
             defends = level_es <= mid + 1e-6 if bids else level_es >= mid - 1e-6
             flows, refills = self.flows[bids].band_at(t, lo, hi, defends)
+            other_best = (book.ask_px if bids else book.bid_px)[0] / p.es_tick
+            restable = restable_prices(lo, hi, other_best, bids)
             scores = band_scores(
-                start_ev.depth, now_ev.depth, flows.filled, now_ev.typical_queue,
-                2 * p.band_ticks + 1, p.vacuum_eps,
+                start_ev.depth, now_ev.depth, now_ev.peak, flows.filled, now_ev.typical_queue,
+                restable, p,
             )  # fmt: skip
             sides[bids] = [
                 at(now_ev, i, start_ev, flows, refills[i], scores) for i in range(len(levels))

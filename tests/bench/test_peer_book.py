@@ -44,8 +44,19 @@ def test_depth_in_the_band_and_observability() -> None:
 
 
 def test_barrier_worked_examples() -> None:
-    v, score = pb.barrier(200, 120, 30, 40.0, 9, 1.0)
+    v, score = pb.barrier(200, 120, 30, 30, 40.0, 9, 3.0, 1.0)
     assert v == pytest.approx(80 / 201)
     assert score == pytest.approx(0.7214, abs=1e-4)
-    _, wall = pb.barrier(100, 160, 10, 10.0, 9, 1.0)
+    _, wall = pb.barrier(100, 160, 40, 10, 10.0, 9, 3.0, 1.0)
     assert wall == pytest.approx(-0.6288, abs=1e-4)
+    _, one_queue = pb.barrier(1080, 1080, 600, 0, 60.0, 9, 3.0, 1.0)  # a single-queue wall
+    assert one_queue == pytest.approx(-0.417, abs=1e-3)
+
+
+def test_the_band_prices_a_side_can_rest_on() -> None:
+    touch = row([(4799.75, 10)], [(4800.0, 10)])
+    lo, hi = pb.band(4800.0, 4 * T, T)
+    assert pb.restable(touch, pb.ASKS, lo, hi) == 5  # 4800.00-4801.00, above the best bid
+    assert pb.restable(touch, pb.BIDS, lo, hi) == 4  # 4799.00-4799.75, below the best ask
+    assert pb.restable(row([(4799.75, 10)]), pb.BIDS, lo, hi) == 9  # no asks: all of it
+    assert pb.largest_queue(row([(4800.0, 7), (4799.75, 30), (4790.0, 99)]), pb.BIDS, lo, hi) == 30

@@ -10,9 +10,11 @@ from physics.barrier import (
     band_scores,
     barrier_score,
     barrier_state,
+    defence_thickness,
     pull_ratio,
     refill,
     resilience,
+    restable_prices,
     thickness,
     time_to_clear_s,
     vacuum_pressure,
@@ -160,6 +162,34 @@ def test_refill_counts_the_same_update_and_groups_its_rows() -> None:
 def test_band_scores_score_every_level_of_a_side_at_once() -> None:
     # docs/physics.md's vacuum (D0 200 -> D 120, F 30) and an absorbing wall (600 -> 600, F
     # 400), both with Q = 40 and n = 9, scored together as one snap's side
-    s = band_scores(np.array([200, 600]), np.array([120, 600]), np.array([30, 400]), 40.0, 9, 1.0)
+    # (largest queues 30 and 120: neither thicker than its band)
+    s = band_scores(np.array([200, 600]), np.array([120, 600]), np.array([30, 120]),
+                    np.array([30, 400]), 40.0, np.array([9, 9]), CFG)  # fmt: skip
     assert s.score.tolist() == pytest.approx([0.721, -0.636], abs=1e-3)
     assert s.resilience.tolist() == pytest.approx([0.017, 0.803], abs=1e-3)
+    assert s.thickness.tolist() == pytest.approx([121 / 361, 601 / 361])
+
+
+def test_worked_example_the_band_prices_a_defence_can_rest_on() -> None:
+    # resistance at 4800.00 (tick 19200), band 4799.00-4801.00: with the best bid at 4799.75
+    # the asks can rest on 4800.00-4801.00 only, five prices; with the bids further away,
+    # on all nine. Bids of the same band rest below the best ask.
+    lo, hi = np.array([19196]), np.array([19204])
+    assert restable_prices(lo, hi, 19199.0, bids=False).tolist() == [5]
+    assert restable_prices(lo, hi, 19190.0, bids=False).tolist() == [9]
+    assert restable_prices(lo, hi, 19200.0, bids=True).tolist() == [4]
+    assert restable_prices(lo, hi, float("nan"), bids=True).tolist() == [9]
+    # an ordinary book there (60 a price, median queue 60) is ordinary, not half empty
+    assert thickness(np.array([300.0]), np.array([60.0]), 5, 1.0)[0] == pytest.approx(1.0)
+    assert thickness(np.array([300.0]), np.array([60.0]), 9, 1.0)[0] == pytest.approx(301 / 541)
+
+
+def test_worked_example_one_queue_wall() -> None:
+    # 600 at the level among 60-lot queues, nine prices: the band is only twice an ordinary
+    # one (1080 against 540), the queue is 600 / (3 x 60) = 3.3 ordinary queues' worth of wall
+    q = defence_thickness(np.array([1080.0]), np.array([600.0]), np.array([60.0]), 9, 3.0, 1.0)
+    assert q[0] == pytest.approx(601 / 181)
+    assert barrier_score(np.array([0.0]), q)[0] == pytest.approx(-0.417, abs=1e-3)
+    # an ordinary band: its largest queue (90) is no wall, the band's own depth decides
+    q = defence_thickness(np.array([540.0]), np.array([90.0]), np.array([60.0]), 9, 3.0, 1.0)
+    assert q[0] == pytest.approx(541 / 541)
