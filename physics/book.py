@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from physics.barrier import BandFlows, BandScores, Refill
+from physics.config import PRICE_EPS
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -79,8 +80,8 @@ def sides_evidence(
     (n, 10)) is a bid ladder where ``bids[i]``, an ask ladder otherwise; one pass for all."""
     defined = ~np.isnan(px)
     p = px[:, None, :]  # (sides, 1, prices) against (1, levels, 1)
-    lo = (level_es - half_band)[None, :, None] - 1e-9
-    hi = (level_es + half_band)[None, :, None] + 1e-9
+    lo = (level_es - half_band)[None, :, None] - PRICE_EPS
+    hi = (level_es + half_band)[None, :, None] + PRICE_EPS
     in_band = (p >= lo) & (p <= hi)  # an undefined (NaN) price is in no band
     depth = (in_band * sz[:, None, :]).sum(axis=2).astype(np.int64)
     peak = (in_band * sz[:, None, :]).max(axis=2).astype(np.int64)
@@ -94,7 +95,9 @@ def sides_evidence(
     full: npt.NDArray[np.bool_] = np.all(defined, axis=1)
     deepest = np.where(bids, px.min(axis=1), px.max(axis=1))[:, None]
     reaches = np.where(
-        bids[:, None], level_es[None, :] >= deepest - 1e-9, level_es[None, :] <= deepest + 1e-9
+        bids[:, None],
+        level_es[None, :] >= deepest - PRICE_EPS,
+        level_es[None, :] <= deepest + PRICE_EPS,
     )
     observable: npt.NDArray[np.bool_] = np.logical_or(~full[:, None], reaches)
     # median visible queue: sizes sorted with the undefined ones last, the middle one(s)

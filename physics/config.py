@@ -6,6 +6,10 @@ from datetime import time
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Prices are cents (SPY) and quarter points (ES) held as floats: comparisons against a band
+# absorb this much float noise. A numeric tolerance, not a setting.
+PRICE_EPS = 1e-9
+
 
 class PhysicsConfig(BaseModel):
     """Mechanical constants of the engine; units are in the names."""

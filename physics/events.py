@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from physics.config import PhysicsConfig
+from physics.config import PRICE_EPS, PhysicsConfig
 from schemas.level_event import EventKind
 
 TestSide = Literal["support", "resistance"]
 CALLS = ("BREAK", "BOUNCE")
-_EPS = 1e-9  # prices are cents: absorb float noise, as label_tests does
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +66,11 @@ def observe(w: LevelWatch, o: Observation, cfg: PhysicsConfig) -> list[Detected]
     dist = o.spot - o.level
     events = _outcomes(w, o, dist, cfg)
     events += _approach(w, abs(dist), cfg)
-    inside = abs(dist) <= cfg.touch_band_spy + _EPS
+    inside = abs(dist) <= cfg.touch_band_spy + PRICE_EPS
     crossed = (
         w.last_dist is not None
         and dist * w.last_dist < 0
-        and abs(w.last_dist) > cfg.touch_band_spy + _EPS
+        and abs(w.last_dist) > cfg.touch_band_spy + PRICE_EPS
     )
     if w.last_dist is None or not w.armed:  # the first sample has no approach side
         w.armed = not inside
@@ -99,9 +98,9 @@ def _outcomes(w: LevelWatch, o: Observation, dist: float, cfg: PhysicsConfig) ->
         beyond = -dist if t.side == "support" else dist  # > 0: through the level
         if o.ts_ns > t.touch_ns + horizon_ns:
             out.append(Detected("CENSORED", t))
-        elif beyond >= cfg.outcome_move_spy - _EPS:
+        elif beyond >= cfg.outcome_move_spy - PRICE_EPS:
             out.append(Detected("BREAK", t))
-        elif beyond <= -cfg.outcome_move_spy + _EPS:
+        elif beyond <= -cfg.outcome_move_spy + PRICE_EPS:
             out.append(Detected("BOUNCE", t))
         else:
             still.append(t)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from physics.config import PRICE_EPS
+
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
@@ -134,7 +136,7 @@ def _matched(
     grid_delta = np.concatenate([size_now - b_size, np.where(appeared, a_size, 0)], axis=1)
     grid_traded = np.zeros_like(grid_delta)
     # a trade must print inside the window both books show
-    ok = (ttk * tick >= shared[tr] - 1e-9) if bids else (ttk * tick <= shared[tr] + 1e-9)
+    ok = (ttk * tick >= shared[tr] - PRICE_EPS) if bids else (ttk * tick <= shared[tr] + PRICE_EPS)
     tr, ttk, tvol = tr[ok], ttk[ok], tvol[ok]
     # a traded price sits in the grid (before or appeared) or, shown in neither, stands alone
     hit = (grid_tick[tr] == ttk[:, None]) & grid_shown[tr]
@@ -156,7 +158,7 @@ def _ladder(
     px: F64, sz: I64, shared: F64, bids: bool, tick: float
 ) -> tuple[I64, npt.NDArray[np.bool_], I64]:
     """Prices in ticks, whether each is shown inside the shared window, and sizes (0 if not)."""
-    inside = px >= shared[:, None] - 1e-9 if bids else px <= shared[:, None] + 1e-9
+    inside = px >= shared[:, None] - PRICE_EPS if bids else px <= shared[:, None] + PRICE_EPS
     shown = ~np.isnan(px) & inside
     ticks = np.rint(np.where(shown, px, 0.0) / tick).astype(np.int64)
     return ticks, shown, np.where(shown, sz, 0).astype(np.int64)
@@ -173,7 +175,7 @@ def _trades_in_view(
     ok = (trade_row >= 1) & (trade_row < n)
     tr, tk, size = trade_row[ok] - 1, trade_tick[ok], trade_size[ok]
     best, price = px[tr, 0], tk * tick
-    through = (price <= best + 1e-9) if bids else (price >= best - 1e-9)
+    through = (price <= best + PRICE_EPS) if bids else (price >= best - PRICE_EPS)
     keys, inv = np.unique(_pack(tr[through], tk[through]), return_inverse=True)
     volume = np.bincount(inv, weights=size[through].astype(np.float64), minlength=keys.size)
     return keys >> 32, (keys & 0xFFFFFFFF) - _OFFSET, volume.astype(np.int64)

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from physics.config import PhysicsConfig
+from physics.config import PRICE_EPS, PhysicsConfig
 
 KIND_EXPLICIT = "explicit"
 KIND_ROUND = "round"
@@ -40,8 +40,8 @@ def level_id(price: float) -> str:
 
 def round_levels(spot: float, step: float, distance: float) -> list[float]:
     """Multiples of ``step`` within ``distance`` of ``spot``, ascending."""
-    lo = math.ceil((spot - distance) / step - 1e-9)
-    hi = math.floor((spot + distance) / step + 1e-9)
+    lo = math.ceil((spot - distance) / step - PRICE_EPS)
+    hi = math.floor((spot + distance) / step + PRICE_EPS)
     return [round(k * step, 2) for k in range(lo, hi + 1)]
 
 
@@ -61,7 +61,7 @@ def active_levels(
         *((p, KIND_EXPLICIT) for p in explicit),
         *gamma,
         *((p, KIND_ROUND) for p in round_levels(spot, cfg.round_step_spy, near)),
-        *((k, KIND_STRIKE) for k in strikes if abs(k - spot) <= near + 1e-9),
+        *((k, KIND_STRIKE) for k in strikes if abs(k - spot) <= near + PRICE_EPS),
     ]
     for price, kind in sources:
         lid = kind if kind in MOVING_KINDS else level_id(price)

@@ -15,6 +15,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from physics.config import PRICE_EPS
+
 Outcome = Literal["BREAK", "BOUNCE", "CENSORED"]
 
 
@@ -38,7 +40,7 @@ def label_tests(
     """Every test of ``level`` in a spot path (time ascending) and its outcome. A level that
     moves (the VWAP) is given as its price along the path, NaN where it was not known."""
     dist = spot - level
-    inside = np.abs(dist) <= touch_band + 1e-9  # prices are cents: absorb float noise
+    inside = np.abs(dist) <= touch_band + PRICE_EPS
     # a jump from one side to the other between two samples touched the level too
     crossed = np.zeros_like(inside)
     crossed[1:] = (np.sign(dist[1:]) * np.sign(dist[:-1]) < 0) & ~inside[:-1]
@@ -80,8 +82,8 @@ def _decide(
 ) -> LevelTest:
     end = int(np.searchsorted(ts_ns, ts_ns[t] + horizon_ns, side="right"))
     beyond = -dist[t:end] if side == "support" else dist[t:end]  # > 0: through the level
-    broke = np.flatnonzero(beyond >= move - 1e-9)
-    held = np.flatnonzero(beyond <= -move + 1e-9)
+    broke = np.flatnonzero(beyond >= move - PRICE_EPS)
+    held = np.flatnonzero(beyond <= -move + PRICE_EPS)
     first_break = int(broke[0]) if broke.size else None
     first_hold = int(held[0]) if held.size else None
     if first_break is not None and (first_hold is None or first_break < first_hold):

@@ -7,7 +7,7 @@ import math
 from collections import deque
 from typing import Literal
 
-from physics.config import PhysicsConfig
+from physics.config import PRICE_EPS, PhysicsConfig
 
 CallName = Literal["BREAK", "BOUNCE", "NEUTRAL"]
 
@@ -50,7 +50,7 @@ def level_in_play(
     band from the start there was none."""
     if not approached:
         return False
-    if distance <= cfg.touch_band_spy:
+    if distance <= cfg.touch_band_spy + PRICE_EPS:  # inside, as the outcome labels count it
         return True
     if distance > cfg.call_distance_spy:
         return False

@@ -13,7 +13,7 @@ from dataflows.signals.items import LevelInput, SnapContext
 from dataflows.signals.level_events import events_at
 from physics import barrier as bar
 from physics.book import SideAtLevel
-from physics.config import PhysicsConfig
+from physics.config import PRICE_EPS, PhysicsConfig
 from physics.events import LevelWatch
 from physics.score import (
     CallName,
@@ -82,7 +82,7 @@ def step(
         st.call = call_with_hysteresis(st.call, st.smoothed, cfg.signal_enter, cfg.signal_exit)
     stale = ctx.book_age_ms > cfg.stale_book_ms
     distance = abs(ctx.spot - inp.level.price)
-    st.approached = st.approached or distance > cfg.touch_band_spy + 1e-9
+    st.approached = st.approached or distance > cfg.touch_band_spy + PRICE_EPS
     # a level leaving the active set publishes its last signal without a call
     in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg)
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
