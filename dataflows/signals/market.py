@@ -33,7 +33,7 @@ from dataflows.signals.items import (
 from dataflows.signals.options import OptionsState
 from dataflows.signals.price_window import PriceWindow
 from physics.barrier import band_scores, restable_prices
-from physics.book import Book, SideEvidence, at, sides_evidence
+from physics.book import Book, SideAtLevel, SideEvidence, at, sides_evidence
 from physics.config import PhysicsConfig
 from physics.flows import price_flows
 from physics.levels import Level, active_levels
@@ -109,6 +109,8 @@ class MarketState:
         self.ratio_ns: int | None = None
         self.active: dict[str, Level] = {}  # the levels of the last snap
         self._evidence_seen: tuple[bytes, list[SideEvidence]] | None = None
+        # per side (bids True): the inputs of its last scoring and the result, by identity
+        self._side_seen: dict[bool, tuple[tuple[object, ...], list[SideAtLevel]]] = {}
 
     # -- input ----------------------------------------------------------------------------
     def add(self, item: MarketInput) -> list[LevelInput]:
@@ -298,9 +300,15 @@ class MarketState:
             # refill is read on the side that defends the level: bids at or below spot, asks
             # at or above, both within a hair of it (the other side's is never published)
             defends = level_es <= mid + 1e-6 if bids else level_es >= mid - 1e-6
-            flows, refills = self.flows[bids].band_at(t, lo, hi, defends)
-            other_best = (book.ask_px if bids else book.bid_px)[0] / p.es_tick
-            restable = restable_prices(lo, hi, other_best, bids)
+            found = self.flows[bids].band_at(t, lo, hi, defends)
+            other_best = float((book.ask_px if bids else book.bid_px)[0])
+            inputs = (now_ev, start_ev, found, other_best)
+            seen = self._side_seen.get(bids)
+            if seen is not None and _same(seen[0], inputs):
+                sides[bids] = seen[1]  # a quiet book: the same evidence as the last snap
+                continue
+            flows, refills = found
+            restable = restable_prices(lo, hi, other_best / p.es_tick, bids)
             scores = band_scores(
                 start_ev.depth, now_ev.depth, now_ev.peak, flows.filled, now_ev.typical_queue,
                 restable, p,
@@ -308,6 +316,7 @@ class MarketState:
             sides[bids] = [
                 at(now_ev, i, start_ev, flows, refills[i], scores) for i in range(len(levels))
             ]
+            self._side_seen[bids] = (inputs, sides[bids])
         fuels = fuel.at([lv.price for lv in levels])
         return [
             LevelInput(
@@ -421,6 +430,15 @@ class MarketState:
         last_done = int(np.searchsorted(self.trades.ts, done, side="right")) - 1
         # keep the last trade already snapped too: it dates "last trade age" in later snaps
         self.trades.drop_before(min(first_in_window, max(last_done, 0)))
+
+
+def _same(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+    """The same objects (cached evidence is handed out again unchanged) and equal prices (NaN
+    equal to NaN: an empty side stays empty)."""
+    *objs_a, px_a = a
+    *objs_b, px_b = b
+    same_px = px_a == px_b or (px_a != px_a and px_b != px_b)
+    return same_px and all(x is y for x, y in zip(objs_a, objs_b, strict=True))
 
 
 def _level_id(level: Level) -> str:
