@@ -1,8 +1,10 @@
 """The dashboard in real headless Chromium, against a running bridge fed by the pipeline:
-levels and calls appear and update; a screenshot is saved for the README."""
+levels and calls appear and update, lagging levels are dimmed; a screenshot is saved for the
+README."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -10,20 +12,41 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
+from confluent_kafka import Producer
 
 from bridge.app import create_app
 from bridge.consumer import SignalsConsumer
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
 from tests.conftest import ESH4_MBP10, ESH4_TRADES
-from tests.integration.kafka_helpers import cli_env, snapline
+from tests.integration.kafka_helpers import cli_env, read_all, signals_of, snapline
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "img" / "dashboard.png"
+
+
+def _latest_per_level(s: Settings, topic: str) -> dict[str, dict[str, Any]]:
+    """The newest signal of each level still active (a level that left has no row)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for sig in signals_of(read_all(s, topic)):  # in (ts, level) order: the last one stays
+        latest[sig["level_id"]] = sig
+    return {lid: sig for lid, sig in latest.items() if sig["active"]}
+
+
+def _later(sig: dict[str, Any], seconds: float) -> dict[str, Any]:
+    return sig | {"ts_event_ns": sig["ts_event_ns"] + int(seconds * 1e9)}
+
+
+def _publish(s: Settings, topic: str, signals: list[dict[str, Any]]) -> None:
+    producer = Producer(s.kafka.client_config())
+    for sig in signals:
+        producer.produce(topic, key=sig["level_id"].encode(), value=json.dumps(sig).encode())
+    assert producer.flush(10) == 0
 
 
 def _free_port() -> int:
@@ -82,6 +105,19 @@ def test_dashboard_shows_levels_and_calls_live(settings: Settings) -> None:
             )
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT))
+            # one level's snap 3 s on, the others' not yet (a lagging partition): those rows
+            # are dimmed with their lag, the up-to-date one is not; once they catch up, none is
+            latest = _latest_per_level(s, catalog.name("signals"))
+            assert len(latest) >= 2
+            _publish(s, catalog.name("signals"), [_later(latest["480.50"], 3.0)])
+            page.wait_for_selector('tr[data-level="480.50"]:not(.behind)', timeout=15_000)
+            dimmed = "document.querySelectorAll('#levels tbody tr.behind').length"
+            page.wait_for_function(f"{dimmed} === {len(latest) - 1}", timeout=15_000)
+            lagging = next(lid for lid in latest if lid != "480.50")
+            title = page.locator(f'tr[data-level="{lagging}"]').get_attribute("title")
+            assert title == "3.0 s behind the newest snap"
+            _publish(s, catalog.name("signals"), [_later(sig, 3.0) for sig in latest.values()])
+            page.wait_for_function(f"{dimmed} === 0", timeout=15_000)
             browser.close()
     finally:
         server.should_exit = True
