@@ -11,6 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+# the barrier clips ln q to [-3, 3]; the velocity's projection through the defence does too
+THICKNESS_MIN, THICKNESS_MAX = math.exp(-3.0), math.exp(3.0)
+
 
 @dataclass(frozen=True, slots=True)
 class TapeWindow:
@@ -47,21 +50,33 @@ def velocity(spot_then: float | None, spot_now: float | None, dt_s: float) -> fl
 
 
 def tape_score(
-    ofi: float | None, velocity_spy: float | None, s: int, u_ref: float, absorbed: float = 0.0
+    ofi: float | None,
+    velocity_spy: float | None,
+    s: int,
+    u_ref: float,
+    absorbed: float = 0.0,
+    thickness: float = 1.0,
 ) -> float | None:
-    """``mean(a, tanh(s * u / u_ref))`` over the parts observed, clipped to [-1, 1], where
-    ``a = s * ofi``, times ``1 - absorbed`` when it pushes toward a break.
+    """``mean(a, tanh(s * u' / u_ref))`` over the parts observed, clipped to [-1, 1], where
+    ``a = s * ofi``, times ``1 - absorbed`` when it pushes toward a break, and ``u'`` is the
+    velocity projected through the defence: ``u / q`` while price moves toward the level.
 
     ``s`` is -1 for support (a break goes down), +1 for resistance. ``absorbed`` is the
-    barrier's resilience: aggression a defence soaks up confirms nothing. None if neither
-    part is known.
+    barrier's resilience: aggression a defence soaks up confirms nothing. ``thickness`` is the
+    barrier's ``q`` (ln q clipped to [-3, 3], as in the barrier score): price that came at
+    ``u`` through ordinary queues crosses a defence q times as thick about q times slower,
+    and a vacuum faster; moving away, the defence does not slow it. None if neither part is
+    known.
     """
     parts = []
     if ofi is not None:
         push = s * ofi
         parts.append(push * (1.0 - absorbed) if push > 0 else push)
     if velocity_spy is not None:
-        parts.append(math.tanh(s * velocity_spy / u_ref))
+        toward = s * velocity_spy
+        if toward > 0:
+            toward /= min(max(thickness, THICKNESS_MIN), THICKNESS_MAX)
+        parts.append(math.tanh(toward / u_ref))
     if not parts:
         return None
     return max(-1.0, min(1.0, sum(parts) / len(parts)))

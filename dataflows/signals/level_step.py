@@ -69,7 +69,7 @@ def step(
     s = -1 if st.side == "support" else 1
     defending = inp.bids if st.side == "support" else inp.asks
     barrier = _barrier(defending, ctx, st, cfg)
-    tape = _tape(ctx, s, cfg, barrier.resilience or 0.0)
+    tape = _tape(ctx, s, cfg, barrier.resilience or 0.0, barrier.thickness)
     fuel = _fuel(inp)
     weights = {"barrier": cfg.weight_barrier, "tape": cfg.weight_tape, "fuel": cfg.weight_fuel}
     raw = combine({"barrier": barrier.score, "tape": tape.score, "fuel": fuel.score}, weights)
@@ -165,9 +165,13 @@ def _fuel(inp: LevelInput) -> Fuel:
     )
 
 
-def _tape(ctx: SnapContext, s: int, cfg: PhysicsConfig, absorbed: float) -> Tape:
+def _tape(
+    ctx: SnapContext, s: int, cfg: PhysicsConfig, absorbed: float, thickness: float | None
+) -> Tape:
+    # an unobserved defence (outside the visible book) does not scale the approach
+    q = 1.0 if thickness is None else thickness
     return Tape(
-        score=tape_score(ctx.tape.ofi, ctx.velocity, s, cfg.velocity_ref_spy, absorbed),
+        score=tape_score(ctx.tape.ofi, ctx.velocity, s, cfg.velocity_ref_spy, absorbed, q),
         ofi=ctx.tape.ofi,
         buy_volume=ctx.tape.buy_volume,
         sell_volume=ctx.tape.sell_volume,

@@ -119,6 +119,22 @@ def test_worked_example_tape() -> None:
     assert tape_score(1.0, None, s=1, u_ref=0.05) == 1.0
 
 
+def test_worked_example_velocity_through_the_defence() -> None:
+    # support, no trades, spot falling 0.02 $/s toward it: through an ordinary defence (q 1)
+    # tanh(0.4); through a wall three times as thick, a third of the speed; through a vacuum
+    # (q 0.25), four times it. Moving away, the defence does not matter.
+    assert tape_score(None, -0.02, s=-1, u_ref=0.05) == pytest.approx(np.tanh(0.4))
+    assert tape_score(None, -0.02, s=-1, u_ref=0.05, thickness=3.0) == pytest.approx(
+        np.tanh(0.4 / 3)
+    )
+    assert tape_score(None, -0.02, s=-1, u_ref=0.05, thickness=0.25) == pytest.approx(np.tanh(1.6))
+    assert tape_score(None, 0.02, s=-1, u_ref=0.05, thickness=3.0) == pytest.approx(np.tanh(-0.4))
+    # q is held to [e^-3, e^3], as ln q in the barrier score: an empty band is not infinitely thin
+    assert tape_score(None, -0.0005, s=-1, u_ref=0.05, thickness=1e-6) == pytest.approx(
+        np.tanh(0.01 * np.exp(3.0))
+    )
+
+
 def test_worked_example_score_renormalises_over_present_evidence() -> None:
     w = {"barrier": 0.45, "tape": 0.35, "fuel": 0.20}
     assert combine({"barrier": 0.64, "tape": 0.69, "fuel": None}, w) == pytest.approx(
