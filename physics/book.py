@@ -83,8 +83,9 @@ def sides_evidence(
     lo = (level_es - half_band)[None, :, None] - PRICE_EPS
     hi = (level_es + half_band)[None, :, None] + PRICE_EPS
     in_band = (p >= lo) & (p <= hi)  # an undefined (NaN) price is in no band
-    depth = (in_band * sz[:, None, :]).sum(axis=2).astype(np.int64)
-    peak = (in_band * sz[:, None, :]).max(axis=2).astype(np.int64)
+    shown_in_band = in_band * sz[:, None, :]
+    depth = shown_in_band.sum(axis=2).astype(np.int64)
+    peak = shown_in_band.max(axis=2).astype(np.int64)  # the largest queue: a wall's signature
 
     dist = np.where(in_band, np.abs(p - level_es[None, :, None]), np.inf)
     nearest = np.argmin(dist, axis=2)

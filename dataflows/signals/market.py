@@ -34,7 +34,7 @@ from dataflows.signals.options import OptionsState
 from dataflows.signals.price_window import PriceWindow
 from physics.barrier import band_scores, restable_prices
 from physics.book import Book, SideAtLevel, SideEvidence, at, sides_evidence
-from physics.config import PhysicsConfig
+from physics.config import PRICE_EPS, PhysicsConfig
 from physics.flows import price_flows
 from physics.levels import Level, active_levels
 from physics.score import ewma
@@ -290,8 +290,8 @@ class MarketState:
             book, start, level_es, half_band
         )
         # each level's band in ticks (a level need not sit on a tick)
-        lo = np.ceil((level_es - half_band) / p.es_tick - 1e-9).astype(np.int64)
-        hi = np.floor((level_es + half_band) / p.es_tick + 1e-9).astype(np.int64)
+        lo = np.ceil((level_es - half_band) / p.es_tick - PRICE_EPS).astype(np.int64)
+        hi = np.floor((level_es + half_band) / p.es_tick + PRICE_EPS).astype(np.int64)
         sides = {}
         for bids, now_ev, start_ev in (
             (True, bids_now, bids_start),
