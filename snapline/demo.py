@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 import typer
 
@@ -61,13 +62,14 @@ def run_demo(pace: str | None, port: int, exit_when_done: bool, sample: bool, ho
     broker = LocalBroker(base.broker)
     if base.kafka.bootstrap_servers == broker.bootstrap and not broker.is_ready():
         typer.echo(broker.start())
+    prefix = base.topic_prefix + DEMO_PREFIX  # under the environment's own prefix, if any
     env = {
         **os.environ,
-        "SNAPLINE_TOPIC_PREFIX": DEMO_PREFIX,
+        "SNAPLINE_TOPIC_PREFIX": prefix,
         "SNAPLINE_LEVELS": DEMO_LEVELS,
         "RUST_BACKTRACE": "0",
     }  # Bytewax stops its worker by a panic: no backtrace for it
-    settings = base.model_copy(update={"topic_prefix": DEMO_PREFIX})
+    settings = base.model_copy(update={"topic_prefix": prefix})
     catalog = TopicCatalog.from_settings(settings)
     _fresh_topics(settings, catalog)
     with (
@@ -178,7 +180,12 @@ def _fresh_topics(settings: Settings, catalog: TopicCatalog) -> None:
 
 @contextlib.contextmanager
 def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, "-m", "snapline", *args], env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snapline", *args], env=env, stderr=subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    pump = threading.Thread(target=_pass_stderr, args=(proc.stderr,), daemon=True)
+    pump.start()
     try:
         yield proc
     finally:
@@ -188,8 +195,32 @@ def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subpro
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        pump.join(5)
         if proc.returncode not in (0, -signal.SIGINT, 130):
             typer.echo(f"{name} exited with code {proc.returncode}", err=True)
+
+
+# How Bytewax 0.21 stops a worker on SIGINT: a panic whose payload is not a message. It is the
+# normal end of the demo's dataflow (exit code 0), not a failure, so it is not passed on.
+_STOP_PANIC = (b"thread '<unnamed>' panicked at src/run.rs:", b"Box<dyn Any>", b"note: run with")
+
+
+def _pass_stderr(stream: IO[bytes]) -> None:
+    """A child's stderr onto ours, line by line, without Bytewax's stop panic (and only when
+    its whole three-line shape matches: any other panic is passed on)."""
+    held: list[bytes] = []
+    for line in stream:
+        if len(held) < len(_STOP_PANIC) and line.startswith(_STOP_PANIC[len(held)]):
+            held.append(line)
+            if len(held) == len(_STOP_PANIC):
+                held.clear()
+            continue
+        sys.stderr.buffer.write(b"".join(held) + line)
+        sys.stderr.buffer.flush()
+        held.clear()
+    if len(held) == 1:  # a panic line without the stop payload: not the stop
+        sys.stderr.buffer.write(held[0])
+        sys.stderr.buffer.flush()
 
 
 def _wait_http(url: str, timeout_s: float = 30.0) -> None:
