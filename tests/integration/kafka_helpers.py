@@ -1,8 +1,9 @@
-"""Small helpers for reading topics back in tests."""
+"""Helpers for integration tests: topics read back, the CLI run as a user would, a free port."""
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +13,13 @@ from confluent_kafka import Consumer, Message, TopicPartition
 
 from snapline.settings import Settings
 from tests.conftest import clean_env
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a bridge or a vendor server under test)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def read_all(settings: Settings, topic: str, timeout_s: float = 10.0) -> list[Message]:

@@ -3,25 +3,18 @@ ones loses a signal, and the bridge's memory stays flat."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from bench.bridge_load import run_bridge_load
 from snapline.settings import Settings
+from tests.integration.kafka_helpers import free_port
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_healthy_clients_get_every_signal_while_slow_ones_lag(settings: Settings) -> None:
     summary = run_bridge_load(clients=40, slow=3, levels=5, snap_ms=100, seconds=4,
-                              port=_free_port())  # fmt: skip
+                              port=free_port())  # fmt: skip
     assert summary["signals_published"] >= 150
     assert summary["healthy_clients_complete"] == 37
     assert summary["healthy_signals_missing"] == 0

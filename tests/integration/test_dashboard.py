@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from bridge.consumer import SignalsConsumer
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
 from tests.conftest import ESH4_MBP10, ESH4_TRADES
-from tests.integration.kafka_helpers import cli_env, read_all, signals_of, snapline
+from tests.integration.kafka_helpers import cli_env, free_port, read_all, signals_of, snapline
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -49,12 +48,6 @@ def _publish(s: Settings, topic: str, signals: list[dict[str, Any]]) -> None:
     assert producer.flush(10) == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
 def test_dashboard_shows_levels_and_calls_live(settings: Settings) -> None:
     from playwright.sync_api import sync_playwright
@@ -64,7 +57,7 @@ def test_dashboard_shows_levels_and_calls_live(settings: Settings) -> None:
     consumer = SignalsConsumer(
         s.kafka, catalog.name("signals"), events_topic=catalog.name("events")
     )
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(consumer), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -4,7 +4,6 @@ through the topics, the dataflow and the bridge, on this test's own topics and p
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
@@ -15,19 +14,13 @@ from snapline.kafka.catalog import TopicCatalog
 from snapline.kafka.clients import require_broker
 from snapline.kafka.topics import delete_topics
 from snapline.settings import Settings
-from tests.integration.kafka_helpers import cli_env, read_all
+from tests.integration.kafka_helpers import cli_env, free_port, read_all
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_demo_publishes_signals_and_stops_cleanly(settings: Settings) -> None:
-    port = _free_port()
+    port = free_port()
     demo = settings.model_copy(update={"topic_prefix": settings.topic_prefix + "demo."})
     catalog = TopicCatalog.from_settings(demo)
     try:

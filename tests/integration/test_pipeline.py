@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from pathlib import Path
@@ -21,22 +20,16 @@ from dataflows.signals.main import replay_flow, run
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
 from tests.conftest import ESH4_MBP10, ESH4_TRADES, ESM4_MBP10, ESM4_TRADES
-from tests.integration.kafka_helpers import read_all, signals_of, snapline
+from tests.integration.kafka_helpers import free_port, read_all, signals_of, snapline
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Bridge:
     def __init__(self, settings: Settings) -> None:
         topic = TopicCatalog.from_settings(settings).name("signals")
         consumer = SignalsConsumer(settings.kafka, topic, from_beginning=True)
-        self.port = _free_port()
+        self.port = free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(
                 create_app(consumer), host="127.0.0.1", port=self.port, log_level="warning"
