@@ -105,12 +105,15 @@ def resilience(filled: F64, typical_queue: F64, band_prices: int | I64, v: F64, 
     return held
 
 
+LN_Q_CLIP = 3.0  # thickness counts up to e^3 times (or down to e^-3) an ordinary defence
+
+
 def barrier_score(v: F64, q: F64, r: F64 | None = None) -> F64:
     """``clip((tanh(2 v) - tanh(ln q) - r) / 2, -1, 1)``: flow out of the band and a thin band
     favour BREAK; refills, a thick band and absorbed aggression favour BOUNCE. ln q is
     clipped to [-3, 3]; ``r`` (resilience) defaults to 0."""
     held = np.zeros_like(v) if r is None else r
-    raw = (np.tanh(2.0 * v) - np.tanh(np.clip(np.log(q), -3.0, 3.0)) - held) / 2.0
+    raw = (np.tanh(2.0 * v) - np.tanh(np.clip(np.log(q), -LN_Q_CLIP, LN_Q_CLIP)) - held) / 2.0
     score: F64 = np.clip(raw, -1.0, 1.0)
     return score
 

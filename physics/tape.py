@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-# the barrier clips ln q to [-3, 3]; the velocity's projection through the defence does too
-THICKNESS_MIN, THICKNESS_MAX = math.exp(-3.0), math.exp(3.0)
+from physics.barrier import LN_Q_CLIP
+
+# the velocity's projection through the defence holds q where the barrier score holds ln q
+THICKNESS_MIN, THICKNESS_MAX = math.exp(-LN_Q_CLIP), math.exp(LN_Q_CLIP)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ watermark, even if behind.
 from __future__ import annotations
 
 import logging
+import operator
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,8 +110,8 @@ class MarketState:
         self.ratio_ns: int | None = None
         self.active: dict[str, Level] = {}  # the levels of the last snap
         self._evidence_seen: tuple[bytes, list[SideEvidence]] | None = None
-        # per side (bids True): the inputs of its last scoring and the result, by identity
-        self._side_seen: dict[bool, tuple[tuple[object, ...], list[SideAtLevel]]] = {}
+        # per side (bids True): the inputs of its last scoring and the result
+        self._side_seen: dict[bool, tuple[tuple[object, ...], bytes, list[SideAtLevel]]] = {}
 
     # -- input ----------------------------------------------------------------------------
     def add(self, item: MarketInput) -> list[LevelInput]:
@@ -301,11 +302,14 @@ class MarketState:
             # at or above, both within a hair of it (the other side's is never published)
             defends = level_es <= mid + 1e-6 if bids else level_es >= mid - 1e-6
             found = self.flows[bids].band_at(t, lo, hi, defends)
-            other_best = float((book.ask_px if bids else book.bid_px)[0])
-            inputs = (now_ev, start_ev, found, other_best)
+            other_best = (book.ask_px if bids else book.bid_px)[0]
+            # cached evidence and flows come back as the very same objects while unchanged;
+            # the opposite best price by its bytes (an empty side's NaN equals itself)
+            inputs = (now_ev, start_ev, found)
+            price = other_best.tobytes()
             seen = self._side_seen.get(bids)
-            if seen is not None and _same(seen[0], inputs):
-                sides[bids] = seen[1]  # a quiet book: the same evidence as the last snap
+            if seen is not None and seen[1] == price and all(map(operator.is_, seen[0], inputs)):
+                sides[bids] = seen[2]  # a quiet book: the same evidence as the last snap
                 continue
             flows, refills = found
             restable = restable_prices(lo, hi, other_best / p.es_tick, bids)
@@ -316,7 +320,7 @@ class MarketState:
             sides[bids] = [
                 at(now_ev, i, start_ev, flows, refills[i], scores) for i in range(len(levels))
             ]
-            self._side_seen[bids] = (inputs, sides[bids])
+            self._side_seen[bids] = (inputs, price, sides[bids])
         fuels = fuel.at([lv.price for lv in levels])
         return [
             LevelInput(
@@ -430,15 +434,6 @@ class MarketState:
         last_done = int(np.searchsorted(self.trades.ts, done, side="right")) - 1
         # keep the last trade already snapped too: it dates "last trade age" in later snaps
         self.trades.drop_before(min(first_in_window, max(last_done, 0)))
-
-
-def _same(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
-    """The same objects (cached evidence is handed out again unchanged) and equal prices (NaN
-    equal to NaN: an empty side stays empty)."""
-    *objs_a, px_a = a
-    *objs_b, px_b = b
-    same_px = px_a == px_b or (px_a != px_a and px_b != px_b)
-    return same_px and all(x is y for x, y in zip(objs_a, objs_b, strict=True))
 
 
 def _level_id(level: Level) -> str:
