@@ -86,11 +86,12 @@ class PhysicsConfig(BaseModel):
         default=0.25, gt=0, description="a level further than this from spot is not in play"
     )
     touch_band_spy: float = Field(default=0.05, gt=0, description="a test starts this close")
-    approach_min_velocity_spy: float = Field(
-        default=0.0,
-        ge=0,
-        description="beyond the touch band, a level is in play while spot moves toward it at "
-        "least this fast, SPY $/s (0: while not moving away; docs/physics.md weighs 0.005)",
+    approach_horizon_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="beyond the touch band, a level is in play while spot, at its tape-window "
+        "velocity, would reach the band within this; the velocity is measured over the 5 s tape "
+        "window and not extrapolated further (docs/physics.md)",
     )
     outcome_move_spy: float = Field(default=0.20, gt=0, description="x: move that decides")
     outcome_horizon_s: float = Field(default=300.0, gt=0, description="undecided: censored")

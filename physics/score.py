@@ -41,20 +41,21 @@ def level_in_play(
     distance: float, velocity: float | None, s: int, approached: bool, cfg: PhysicsConfig
 ) -> bool:
     """A call forecasts a test, so it is made only while one may come: spot within the touch
-    band, or within ``call_distance_spy`` and moving toward the level over the tape window at
-    least at ``approach_min_velocity_spy`` (0 by default: not moving away; ``s`` is the
-    direction of a break, -1 support / +1 resistance: toward the level is ``s * velocity >
-    0``); an unknown velocity (the first window) does not rule it out. A level price is
-    leaving behind gets no call. Nor does one spot has not yet been outside the touch band of
+    band, or within ``call_distance_spy`` and on course to reach the band within
+    ``approach_horizon_s`` at its tape-window velocity (``s`` is the direction of a break, -1
+    support / +1 resistance: toward the level is ``s * velocity > 0``); an unknown velocity
+    (the first window) does not rule it out. A level price is leaving behind, or standing
+    still beside, gets no call. Nor does one spot has not yet been outside the touch band of
     (``approached``): a test begins when price comes to a level from one side, and inside the
     band from the start there was none."""
     if not approached:
         return False
-    if distance <= cfg.touch_band_spy + PRICE_EPS:  # inside, as the outcome labels count it
+    gap = distance - cfg.touch_band_spy
+    if gap <= PRICE_EPS:  # inside, as the outcome labels count it
         return True
     if distance > cfg.call_distance_spy:
         return False
-    return velocity is None or s * velocity >= cfg.approach_min_velocity_spy
+    return velocity is None or s * velocity * cfg.approach_horizon_s >= gap
 
 
 def combine(scores: dict[str, float | None], weights: dict[str, float]) -> float | None:
