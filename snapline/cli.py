@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 
+from dataflows.stop_panic import stopped_by_ctrl_c
 from physics.config import PhysicsConfig
 from snapline.errors import ConfigError, SnaplineError
 from snapline.settings import Settings
@@ -102,10 +103,8 @@ def main() -> None:
     except ValidationError as exc:  # a setting from the environment or an option
         typer.secho(f"error: invalid setting: {exc}", fg="red", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # Bytewax wraps Ctrl-C
+    except BaseException as exc:
+        if stopped_by_ctrl_c(exc):  # Ctrl-C, or Bytewax's errors wrapping it
             sys.exit(130)
         raise
 

@@ -21,7 +21,6 @@ import urllib.request
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import IO
 
 import typer
 
@@ -180,12 +179,9 @@ def _fresh_topics(settings: Settings, catalog: TopicCatalog) -> None:
 
 @contextlib.contextmanager
 def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "snapline", *args], env=env, stderr=subprocess.PIPE
-    )
-    assert proc.stderr is not None
-    pump = threading.Thread(target=_pass_stderr, args=(proc.stderr,), daemon=True)
-    pump.start()
+    """A ``snapline`` child on our terminal, stopped with SIGINT as Ctrl-C would (a dataflow
+    child keeps Bytewax's stop panic to itself: ``dataflows/stop_panic.py``)."""
+    proc = subprocess.Popen([sys.executable, "-m", "snapline", *args], env=env)
     try:
         yield proc
     finally:
@@ -195,32 +191,8 @@ def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subpro
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        pump.join(5)
         if proc.returncode not in (0, -signal.SIGINT, 130):
             typer.echo(f"{name} exited with code {proc.returncode}", err=True)
-
-
-# How Bytewax 0.21 stops a worker on SIGINT: a panic whose payload is not a message. It is the
-# normal end of the demo's dataflow (exit code 0), not a failure, so it is not passed on.
-_STOP_PANIC = (b"thread '<unnamed>' panicked at src/run.rs:", b"Box<dyn Any>", b"note: run with")
-
-
-def _pass_stderr(stream: IO[bytes]) -> None:
-    """A child's stderr onto ours, line by line, without Bytewax's stop panic (and only when
-    its whole three-line shape matches: any other panic is passed on)."""
-    held: list[bytes] = []
-    for line in stream:
-        if len(held) < len(_STOP_PANIC) and line.startswith(_STOP_PANIC[len(held)]):
-            held.append(line)
-            if len(held) == len(_STOP_PANIC):
-                held.clear()
-            continue
-        sys.stderr.buffer.write(b"".join(held) + line)
-        sys.stderr.buffer.flush()
-        held.clear()
-    if len(held) == 1:  # a panic line without the stop payload: not the stop
-        sys.stderr.buffer.write(held[0])
-        sys.stderr.buffer.flush()
 
 
 def _wait_http(url: str, timeout_s: float = 30.0) -> None:

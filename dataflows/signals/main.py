@@ -21,6 +21,7 @@ from dataflows.io.kafka_source import KafkaRawSource, StartAt
 from dataflows.io.replay_files import ReplayCounts, ReplayFileSource
 from dataflows.signals.flow import FlowConfig, build_flow
 from dataflows.signals.market import MarketConfig
+from dataflows.stop_panic import stop_panic_hidden
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
 
@@ -141,16 +142,18 @@ class Recovery:
 
 
 def run(flow: Dataflow, recovery: Recovery | None = None) -> None:
-    """Run a flow in this process with one worker until its inputs end."""
-    if recovery is None:
-        cli_main(flow, workers_per_process=1)  # type: ignore[no-untyped-call]  # Rust binding
-        return
-    if not any(recovery.directory.glob("*.sqlite3")):
-        recovery.directory.mkdir(parents=True, exist_ok=True)
-        init_db_dir(recovery.directory, 1)  # type: ignore[no-untyped-call]
-    cli_main(  # type: ignore[no-untyped-call]
-        flow,
-        workers_per_process=1,
-        epoch_interval=timedelta(seconds=recovery.snapshot_s),
-        recovery_config=RecoveryConfig(recovery.directory),  # type: ignore[no-untyped-call]
-    )
+    """Run a flow in this process with one worker until its inputs end (or Ctrl-C: Bytewax's
+    stop panic is kept off the terminal, ``dataflows/stop_panic.py``)."""
+    with stop_panic_hidden():
+        if recovery is None:
+            cli_main(flow, workers_per_process=1)  # type: ignore[no-untyped-call]  # Rust binding
+            return
+        if not any(recovery.directory.glob("*.sqlite3")):
+            recovery.directory.mkdir(parents=True, exist_ok=True)
+            init_db_dir(recovery.directory, 1)  # type: ignore[no-untyped-call]
+        cli_main(  # type: ignore[no-untyped-call]
+            flow,
+            workers_per_process=1,
+            epoch_interval=timedelta(seconds=recovery.snapshot_s),
+            recovery_config=RecoveryConfig(recovery.directory),  # type: ignore[no-untyped-call]
+        )
