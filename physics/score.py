@@ -58,6 +58,20 @@ def level_in_play(
     return velocity is None or s * velocity * cfg.approach_horizon_s >= gap
 
 
+def out_of_play_reason(distance: float, velocity: float | None, s: int, cfg: PhysicsConfig) -> str:
+    """Why an approached level is out of play, in the terms of ``level_in_play``."""
+    if distance > cfg.call_distance_spy:
+        return f"${distance:.2f} from spot, beyond the ${cfg.call_distance_spy:.2f} of a call"
+    toward = 0.0 if velocity is None else s * velocity
+    if toward <= 0:
+        return "spot is not moving toward it"
+    seconds = (distance - cfg.touch_band_spy) / toward
+    return (
+        f"at its {cfg.tape_window_s:g} s velocity spot would reach it in {seconds:.0f} s, "
+        f"beyond {cfg.approach_horizon_s:g} s"
+    )
+
+
 def combine(scores: dict[str, float | None], weights: dict[str, float]) -> float | None:
     """Weighted mean of the evidence that is present; missing evidence drops out and the
     weights renormalise. None when nothing is present."""

@@ -22,6 +22,7 @@ from physics.score import (
     combine,
     ewma,
     level_in_play,
+    out_of_play_reason,
 )
 from physics.tape import tape_score
 from schemas.level_event import LevelEvent
@@ -85,6 +86,7 @@ def step(
     st.approached = st.approached or distance > cfg.touch_band_spy + PRICE_EPS
     # a level leaving the active set publishes its last signal without a call
     in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg)
+    out_of_play = None if in_play else out_of_play_reason(distance, ctx.velocity, s, cfg)
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
     st.snap_seq += 1
     published = LevelSignal(
@@ -109,7 +111,7 @@ def step(
         break_score_robust=st.raw_median.median(),
         signal=signal,
         confidence=min(abs(st.smoothed or 0.0), 1.0) if signal != "ABSTAIN" else 0.0,
-        reason=_reason(signal, barrier, tape, fuel, stale, in_play, inp.leaving, st, ctx),
+        reason=_reason(signal, barrier, tape, fuel, stale, out_of_play, inp.leaving, st, ctx),
         active=not inp.leaving,
         health=Health(
             book_age_ms=ctx.book_age_ms,
@@ -185,7 +187,7 @@ def _reason(
     tape: Tape,
     fuel: Fuel,
     stale: bool,
-    in_play: bool,
+    out_of_play: str | None,
     leaving: bool,
     st: LevelState,
     ctx: SnapContext,
@@ -196,10 +198,10 @@ def _reason(
         return f"abstain: book is {ctx.book_age_ms / 1000:.1f} s old"
     if signal == "ABSTAIN":
         return "abstain: no evidence observed at this level"
-    if not in_play and not st.approached:
+    if out_of_play is not None and not st.approached:
         return "not in play: spot has been at this level since it appeared, with no approach yet"
-    if not in_play:
-        return "not in play: too far from spot, or spot moving away from it"
+    if out_of_play is not None:
+        return f"not in play: {out_of_play}"
     parts = []
     if barrier.score is not None:
         parts.append(

@@ -2,7 +2,7 @@ import pytest
 
 from physics.config import PhysicsConfig
 from physics.levels import active_levels, level_id, round_levels
-from physics.score import call_with_hysteresis, ewma, level_in_play
+from physics.score import call_with_hysteresis, ewma, level_in_play, out_of_play_reason
 
 
 def test_round_levels_within_distance() -> None:
@@ -85,3 +85,12 @@ def test_a_tick_of_drift_far_from_the_band_is_not_an_approach() -> None:
     assert level_in_play(0.11, 0.02, 1, True, PhysicsConfig())
     # a longer horizon extrapolates the same velocity further
     assert level_in_play(0.11, 0.00497, 1, True, PhysicsConfig(approach_horizon_s=15.0))
+
+
+def test_an_out_of_play_level_says_why() -> None:
+    cfg = PhysicsConfig()
+    assert out_of_play_reason(0.30, 0.05, 1, cfg) == "$0.30 from spot, beyond the $0.25 of a call"
+    assert out_of_play_reason(0.15, -0.03, 1, cfg) == "spot is not moving toward it"
+    assert out_of_play_reason(0.11, 0.005, 1, cfg) == (
+        "at its 5 s velocity spot would reach it in 12 s, beyond 5 s"
+    )
