@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
@@ -15,41 +17,83 @@ from simulator.scenarios import SCENARIOS, Plan, Side, run_scenario
 from snapline.settings import Settings
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One scenario run of the suite, and what it needs (sent to a worker process)."""
+
+    name: str
+    side: Side
+    seed: int
+    level: float
+    duration_s: float
+    folder: Path
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class _RunResult:
+    row: dict[str, Any]
+    tests: list[ScoredTest]
+    quiet_calls: Counter[str]
+
+
 def run_suite(
-    seeds: int, out: Path, settings: Settings, level: float = 480.0, duration_s: float = 240.0
+    seeds: int,
+    out: Path,
+    settings: Settings,
+    level: float = 480.0,
+    duration_s: float = 240.0,
+    first_seed: int = 0,
+    jobs: int = 1,
 ) -> dict[str, Any]:
-    cfg = settings.physics
-    scored: list[ScoredTest] = []
-    rows = []
-    quiet_calls = Counter[str]()
-    for name in SCENARIOS:
-        for side in get_args(Side):
-            for seed in range(seeds):
-                folder = out / f"{name}-{side}-{seed}"
-                truth = run_scenario(
-                    Plan(name, level, side, seed, cfg.es_spy_ratio, duration_s), folder
-                )
-                dbn = [folder / str(f) for f in truth["files"]]  # type: ignore[attr-defined]
-                files = [*dbn, folder / str(truth["options"])]
-                signals = folder / "signals.jsonl"
-                run(replay_flow(settings.model_copy(update={"levels": [level]}), files, signals))
-                ts, spot = book_spot(files[:1], cfg.es_spy_ratio)
-                _, _, levels = load_signals(signals)
-                tests = score_tests(
-                    ts, spot, [lv for lv in levels if lv.price == level], cfg, session=folder.name
-                )
-                scored += tests
-                first = tests[0] if tests else None
-                rows.append({
-                    "scenario": name, "side": side, "seed": seed,
-                    "outcome": first.test.outcome if first else "NO_TEST",
-                    "call_at_touch": first.call if first else None,
-                })  # fmt: skip
-                if name == "quiet":  # calls on levels price never tested must not happen
-                    untested = [lv for lv in levels if not score_tests(ts, spot, [lv], cfg)]
-                    quiet_calls.update(s for lv in untested for s in lv.signal.tolist())
-    summary = summarise(scored, cfg)
-    summary["quiet_untested_level_signals"] = dict(quiet_calls)
-    report = {"level": level, "seeds": seeds, "summary": summary, "scenarios": rows}
+    """Seeds ``first_seed`` .. ``first_seed + seeds - 1`` of every scenario on both sides;
+    ``jobs`` runs at once, each in its own process (the report is the same for any ``jobs``)."""
+    runs = [
+        _Run(name, side, seed, level, duration_s, out / f"{name}-{side}-{seed}", settings)
+        for name in SCENARIOS
+        for side in get_args(Side)
+        for seed in range(first_seed, first_seed + seeds)
+    ]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            results = list(pool.map(_one_run, runs))
+    else:
+        results = [_one_run(r) for r in runs]
+    summary = summarise([t for r in results for t in r.tests], settings.physics)
+    summary["quiet_untested_level_signals"] = dict(sum((r.quiet_calls for r in results), Counter()))
+    report = {
+        "level": level,
+        "seeds": seeds,
+        "first_seed": first_seed,
+        "summary": summary,
+        "scenarios": [r.row for r in results],
+    }
     (out / "suite.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+def _one_run(r: _Run) -> _RunResult:
+    cfg = r.settings.physics
+    truth = run_scenario(
+        Plan(r.name, r.level, r.side, r.seed, cfg.es_spy_ratio, r.duration_s), r.folder
+    )
+    dbn = [r.folder / str(f) for f in truth["files"]]  # type: ignore[attr-defined]
+    files = [*dbn, r.folder / str(truth["options"])]
+    signals = r.folder / "signals.jsonl"
+    run(replay_flow(r.settings.model_copy(update={"levels": [r.level]}), files, signals))
+    ts, spot = book_spot(files[:1], cfg.es_spy_ratio)
+    _, _, levels = load_signals(signals)
+    tests = score_tests(
+        ts, spot, [lv for lv in levels if lv.price == r.level], cfg, session=r.folder.name
+    )
+    first = tests[0] if tests else None
+    row = {
+        "scenario": r.name, "side": r.side, "seed": r.seed,
+        "outcome": first.test.outcome if first else "NO_TEST",
+        "call_at_touch": first.call if first else None,
+    }  # fmt: skip
+    quiet_calls = Counter[str]()
+    if r.name == "quiet":  # calls on levels price never tested must not happen
+        untested = [lv for lv in levels if not score_tests(ts, spot, [lv], cfg)]
+        quiet_calls.update(s for lv in untested for s in lv.signal.tolist())
+    return _RunResult(row, tests, quiet_calls)

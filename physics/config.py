@@ -90,8 +90,8 @@ class PhysicsConfig(BaseModel):
         default=5.0,
         gt=0,
         description="beyond the touch band, a level is in play while spot, at its tape-window "
-        "velocity, would reach the band within this; the velocity is measured over the 5 s tape "
-        "window and not extrapolated further (docs/physics.md)",
+        "velocity through the level's defence (u / q), would reach the band within this; the "
+        "velocity is measured over the 5 s tape window and not extrapolated further",
     )
     outcome_move_spy: float = Field(default=0.20, gt=0, description="x: move that decides")
     outcome_horizon_s: float = Field(default=300.0, gt=0, description="undecided: censored")

@@ -8,6 +8,7 @@ from collections import deque
 from typing import Literal
 
 from physics.config import PRICE_EPS, PhysicsConfig
+from physics.tape import toward_through_defence
 
 CallName = Literal["BREAK", "BOUNCE", "NEUTRAL"]
 
@@ -38,14 +39,20 @@ def call_with_hysteresis(prev: CallName, smoothed: float, enter: float, exit_: f
 
 
 def level_in_play(
-    distance: float, velocity: float | None, s: int, approached: bool, cfg: PhysicsConfig
+    distance: float,
+    velocity: float | None,
+    s: int,
+    approached: bool,
+    cfg: PhysicsConfig,
+    thickness: float = 1.0,
 ) -> bool:
     """A call forecasts a test, so it is made only while one may come: spot within the touch
     band, or within ``call_distance_spy`` and on course to reach the band within
-    ``approach_horizon_s`` at its tape-window velocity (``s`` is the direction of a break, -1
-    support / +1 resistance: toward the level is ``s * velocity > 0``); an unknown velocity
-    (the first window) does not rule it out. A level price is leaving behind, or standing
-    still beside, gets no call. Nor does one spot has not yet been outside the touch band of
+    ``approach_horizon_s`` at its tape-window velocity through the defence (``u / q`` toward
+    the level, as the tape scores it: ``thickness`` is the barrier's q, 1 when unobserved;
+    ``s`` is the direction of a break, -1 support / +1 resistance). An unknown velocity (the
+    first window) does not rule it out. A level price is leaving behind, or standing still
+    beside, gets no call. Nor does one spot has not yet been outside the touch band of
     (``approached``): a test begins when price comes to a level from one side, and inside the
     band from the start there was none."""
     if not approached:
@@ -55,20 +62,24 @@ def level_in_play(
         return True
     if distance > cfg.call_distance_spy:
         return False
-    return velocity is None or s * velocity * cfg.approach_horizon_s >= gap
+    if velocity is None:
+        return True
+    return toward_through_defence(velocity, s, thickness) * cfg.approach_horizon_s >= gap
 
 
-def out_of_play_reason(distance: float, velocity: float | None, s: int, cfg: PhysicsConfig) -> str:
+def out_of_play_reason(
+    distance: float, velocity: float | None, s: int, cfg: PhysicsConfig, thickness: float = 1.0
+) -> str:
     """Why an approached level is out of play, in the terms of ``level_in_play``."""
     if distance > cfg.call_distance_spy:
         return f"${distance:.2f} from spot, beyond the ${cfg.call_distance_spy:.2f} of a call"
-    toward = 0.0 if velocity is None else s * velocity
+    toward = 0.0 if velocity is None else toward_through_defence(velocity, s, thickness)
     if toward <= 0:
         return "spot is not moving toward it"
     seconds = (distance - cfg.touch_band_spy) / toward
     return (
-        f"at its {cfg.tape_window_s:g} s velocity spot would reach it in {seconds:.0f} s, "
-        f"beyond {cfg.approach_horizon_s:g} s"
+        f"at its {cfg.tape_window_s:g} s velocity through the defence spot would reach it in "
+        f"{seconds:.0f} s, beyond {cfg.approach_horizon_s:g} s"
     )
 
 

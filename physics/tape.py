@@ -51,6 +51,15 @@ def velocity(spot_then: float | None, spot_now: float | None, dt_s: float) -> fl
     return (spot_now - spot_then) / dt_s
 
 
+def toward_through_defence(velocity_spy: float, s: int, thickness: float = 1.0) -> float:
+    """``s * u`` (positive toward the level), divided by the defence's clipped thickness ``q``
+    while toward: how fast price moves through what it will meet at the level."""
+    toward = s * velocity_spy
+    if toward > 0:
+        toward /= min(max(thickness, THICKNESS_MIN), THICKNESS_MAX)
+    return toward
+
+
 def tape_score(
     ofi: float | None,
     velocity_spy: float | None,
@@ -75,10 +84,7 @@ def tape_score(
         push = s * ofi
         parts.append(push * (1.0 - absorbed) if push > 0 else push)
     if velocity_spy is not None:
-        toward = s * velocity_spy
-        if toward > 0:
-            toward /= min(max(thickness, THICKNESS_MIN), THICKNESS_MAX)
-        parts.append(math.tanh(toward / u_ref))
+        parts.append(math.tanh(toward_through_defence(velocity_spy, s, thickness) / u_ref))
     if not parts:
         return None
     return max(-1.0, min(1.0, sum(parts) / len(parts)))

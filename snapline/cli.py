@@ -817,11 +817,15 @@ def sim_session(
 def sim_suite(
     out: Annotated[Path, typer.Option("--out", help="folder for every scenario and suite.json")],
     seeds: Annotated[int, typer.Option(help="seeds per scenario and side")] = 5,
+    first_seed: Annotated[
+        int, typer.Option(min=0, help="seeds first-seed .. first-seed+seeds-1 (held-out runs)")
+    ] = 0,
+    jobs: Annotated[int, typer.Option(min=1, help="runs at once, one process each")] = 1,
 ) -> None:
     """Every scenario, both sides, N seeds: simulate, replay, and score the calls."""
     from evaluation.suite import run_suite
 
-    report = run_suite(seeds, out, Settings())
+    report = run_suite(seeds, out, Settings(), first_seed=first_seed, jobs=jobs)
     s = report["summary"]
     by = Counter((r["scenario"], r["outcome"], r["call_at_touch"]) for r in report["scenarios"])
     for (name, outcome, call), n in sorted(by.items(), key=str):

@@ -85,8 +85,9 @@ def step(
     distance = abs(ctx.spot - inp.level.price)
     st.approached = st.approached or distance > cfg.touch_band_spy + PRICE_EPS
     # a level leaving the active set publishes its last signal without a call
-    in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg)
-    out_of_play = None if in_play else out_of_play_reason(distance, ctx.velocity, s, cfg)
+    q = 1.0 if barrier.thickness is None else barrier.thickness
+    in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg, q)
+    out_of_play = None if in_play else out_of_play_reason(distance, ctx.velocity, s, cfg, q)
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
     st.snap_seq += 1
     published = LevelSignal(

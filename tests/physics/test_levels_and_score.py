@@ -78,7 +78,7 @@ def test_a_level_is_in_play_while_a_test_may_come(
 
 def test_a_tick_of_drift_far_from_the_band_is_not_an_approach() -> None:
     # docs/physics.md: one ES tick in just over the 5 s window toward a resistance 11 cents up
-    # reaches the band in 12 s, beyond the 5 s the velocity was measured over
+    # reaches the band in 12 s through an ordinary defence, beyond the 5 s it was measured over
     assert not level_in_play(0.11, 0.00497, 1, True, PhysicsConfig())
     # the same drift one cent from the band arrives in 2 s; four ticks a window from 11 cents, 3 s
     assert level_in_play(0.06, 0.00497, 1, True, PhysicsConfig())
@@ -87,10 +87,23 @@ def test_a_tick_of_drift_far_from_the_band_is_not_an_approach() -> None:
     assert level_in_play(0.11, 0.00497, 1, True, PhysicsConfig(approach_horizon_s=15.0))
 
 
+def test_arrival_is_timed_through_the_defence() -> None:
+    cfg = PhysicsConfig()
+    # 13 cents from a vacuum (q = 0.2), one tick a window: 0.08 / (0.005 / 0.2) = 3.2 s
+    assert level_in_play(0.13, 0.005, 1, True, cfg, thickness=0.2)
+    assert not level_in_play(0.13, 0.005, 1, True, cfg)  # 16 s through an ordinary one
+    # two cents from a wall three times as thick, one tick a window: 0.02 / (0.005 / 3) = 12 s
+    assert not level_in_play(0.07, 0.005, 1, True, cfg, thickness=3.0)
+    assert level_in_play(0.07, 0.005, 1, True, cfg)  # 4 s through an ordinary one
+    # moving away, no defence brings price back
+    assert not level_in_play(0.07, -0.005, 1, True, cfg, thickness=0.05)
+
+
 def test_an_out_of_play_level_says_why() -> None:
     cfg = PhysicsConfig()
     assert out_of_play_reason(0.30, 0.05, 1, cfg) == "$0.30 from spot, beyond the $0.25 of a call"
     assert out_of_play_reason(0.15, -0.03, 1, cfg) == "spot is not moving toward it"
     assert out_of_play_reason(0.11, 0.005, 1, cfg) == (
-        "at its 5 s velocity spot would reach it in 12 s, beyond 5 s"
+        "at its 5 s velocity through the defence spot would reach it in 12 s, beyond 5 s"
     )
+    assert out_of_play_reason(0.07, 0.005, 1, cfg, thickness=3.0).endswith("in 12 s, beyond 5 s")
