@@ -6,7 +6,7 @@ import base64
 import html
 import io
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -167,10 +167,52 @@ def _calibration_plot(prob: dict[str, Any]) -> bytes:
     return _png(fig)
 
 
-def _html(report: dict[str, Any], price_png: bytes, calib_png: bytes) -> str:
-    def img(b: bytes) -> str:
-        return f'<img src="data:image/png;base64,{base64.b64encode(b).decode()}">'
+def write_suite_report(report: dict[str, Any], out: Path) -> None:
+    """The scenario suite's ``calibration.png`` and self-contained ``index.html``: the call at
+    each run's first test against its outcome, the summary, calibration, every run."""
+    calib_png = _calibration_plot(report["summary"]["probability"])
+    (out / "calibration.png").write_bytes(calib_png)
+    runs = report["scenarios"]
+    cells = Counter((r["scenario"], r["outcome"], r["call_at_touch"]) for r in runs)
+    matrix = "".join(
+        f"<tr><td>{name}</td><td>{outcome}</td><td>{call}</td><td>{n}</td></tr>"
+        for (name, outcome, call), n in sorted(cells.items(), key=str)
+    )
+    rows = "".join(
+        f"<tr><td>{r['scenario']}</td><td>{r['side']}</td><td>{r['seed']}</td>"
+        f"<td>{r['outcome']}</td><td>{r['call_at_touch']}</td></tr>"
+        for r in runs
+    )
+    first, last = report["first_seed"], report["first_seed"] + report["seeds"] - 1
+    ft = report["first_tests"]
+    summary = html.escape(json.dumps(report["summary"], indent=2))
+    (out / "index.html").write_text(f"""<!doctype html><meta charset="utf-8">
+<title>snapline scenario suite</title>{_STYLE}
+<h1>snapline scenario suite</h1>
+<p>Level {report["level"]}, seeds {first}-{last}, every scenario on both sides: {len(runs)} runs,
+each simulated, replayed through the signals dataflow and scored. Nothing here is fitted to
+outcomes; rates on fewer than {report["config"]["min_tests"]} cases are withheld.</p>
+<h2>The call at each run's first test</h2>
+<p>Decided in {ft["decided"]} runs: called right at the touch in {ft["right"]}, wrong in
+{ft["wrong"]}, not called in {ft["not_called"]}. Quiet sessions, signals on levels never tested:
+{html.escape(json.dumps(report["summary"]["quiet_untested_level_signals"]))}.</p><table><tr><th>scenario</th><th>outcome</th>
+<th>call at the touch</th><th>runs</th></tr>{matrix}</table>
+<h2>Every test of the level, every run</h2><pre>{summary}</pre>
+<h2>Calibration</h2>{_img(calib_png)}
+<h2>Every run</h2><table><tr><th>scenario</th><th>side</th><th>seed</th><th>outcome</th>
+<th>call at the touch</th></tr>{rows}</table>
+""")
 
+
+_STYLE = """<style>body{font:14px system-ui;margin:2em}pre{background:#f6f6f6;padding:1em}
+td,th{padding:2px 8px;border-bottom:1px solid #ddd}</style>"""
+
+
+def _img(png: bytes) -> str:
+    return f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _html(report: dict[str, Any], price_png: bytes, calib_png: bytes) -> str:
     summary = html.escape(json.dumps(report["summary"], indent=2))
     sens = html.escape(json.dumps(report["sensitivity_to_outcome_move"], indent=2))
     rows = "".join(
@@ -178,15 +220,13 @@ def _html(report: dict[str, Any], price_png: bytes, calib_png: bytes) -> str:
         f"<td>{t['outcome']}</td><td>{t['call']}</td><td>{t['break_score']}</td></tr>"
         for t in report["tests"]
     )
-    return f"""<!doctype html><meta charset="utf-8"><title>snapline evaluation</title>
-<style>body{{font:14px system-ui;margin:2em}}pre{{background:#f6f6f6;padding:1em}}
-td,th{{padding:2px 8px;border-bottom:1px solid #ddd}}</style>
+    return f"""<!doctype html><meta charset="utf-8"><title>snapline evaluation</title>{_STYLE}
 <h1>snapline evaluation</h1>
 <p>Inputs: {html.escape(json.dumps(report["inputs"]))}. Nothing here is fitted to outcomes.
 Rates on fewer than {report["config"]["min_tests"]} cases are withheld.</p>
-{img(price_png)}
+{_img(price_png)}
 <h2>Summary</h2><pre>{summary}</pre>
-<h2>Calibration</h2>{img(calib_png)}
+<h2>Calibration</h2>{_img(calib_png)}
 <h2>Hit rate against the outcome threshold</h2><pre>{sens}</pre>
 <h2>Every test</h2><table><tr><th>level</th><th>side</th><th>touch (ns)</th><th>outcome</th>
 <th>call</th><th>break score</th></tr>{rows}</table>

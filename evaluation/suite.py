@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 from dataflows.signals.main import replay_flow, run
 from evaluation.metrics import ScoredTest, score_tests, summarise
-from evaluation.report import book_spot, load_signals
+from evaluation.report import book_spot, load_signals, write_suite_report
 from simulator.scenarios import SCENARIOS, Plan, Side, run_scenario
 from snapline.settings import Settings
 
@@ -65,11 +65,24 @@ def run_suite(
         "level": level,
         "seeds": seeds,
         "first_seed": first_seed,
+        "config": settings.physics.model_dump(mode="json"),
+        "first_tests": first_test_calls([r.row for r in results]),
         "summary": summary,
         "scenarios": [r.row for r in results],
     }
     (out / "suite.json").write_text(json.dumps(report, indent=2))
+    write_suite_report(report, out)
     return report
+
+
+def first_test_calls(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """The issue's measure: of the runs whose first test was decided (BREAK or BOUNCE), how
+    many were called right at the touch, called wrong, or not called (NEUTRAL, ABSTAIN)."""
+    decided = [r for r in rows if r["outcome"] in ("BREAK", "BOUNCE")]
+    right = sum(r["call_at_touch"] == r["outcome"] for r in decided)
+    wrong = sum(r["call_at_touch"] in ("BREAK", "BOUNCE") for r in decided) - right
+    return {"decided": len(decided), "right": right, "wrong": wrong,
+            "not_called": len(decided) - right - wrong}  # fmt: skip
 
 
 def _one_run(r: _Run) -> _RunResult:

@@ -830,12 +830,17 @@ def sim_suite(
     by = Counter((r["scenario"], r["outcome"], r["call_at_touch"]) for r in report["scenarios"])
     for (name, outcome, call), n in sorted(by.items(), key=str):
         typer.echo(f"{name:<11} outcome {outcome:<9} call at touch {call}: {n}")
+    ft = report["first_tests"]
+    typer.echo(
+        f"first test decided in {ft['decided']} runs: right at the touch {ft['right']}, "
+        f"wrong {ft['wrong']}, not called {ft['not_called']}"
+    )
     typer.echo(
         f"{s['resolved']} decided tests: hit rate {_fmt(s['hit_rate'])}, coverage "
         f"{_fmt(s['coverage'])}; signals on untested levels of quiet sessions: "
         f"{s['quiet_untested_level_signals']}"
     )
-    typer.echo(f"report: {out / 'suite.json'}")
+    typer.echo(f"report: {out / 'index.html'} (every figure in {out / 'suite.json'})")
 
 
 # -- bridge and demo ----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from evaluation.suite import run_suite
+from evaluation.suite import first_test_calls, run_suite
 from simulator.scenarios import SCENARIOS
 from snapline.settings import Settings
 
@@ -20,3 +20,23 @@ def test_suite_scores_every_scenario_and_makes_no_calls_on_untested_levels(tmp_p
     assert quiet  # untested levels were published...
     assert not {"BREAK", "BOUNCE"} & set(quiet)  # ...and never called
     assert (tmp_path / "suite.json").is_file()
+    ft = report["first_tests"]
+    assert ft["decided"] == sum(r["outcome"] in ("BREAK", "BOUNCE") for r in rows)
+    page = (tmp_path / "index.html").read_text()
+    assert f"Decided in {ft['decided']} runs: called right at the touch in {ft['right']}" in page
+    assert page.count("<tr><td>") == len(rows) + len({
+        (r["scenario"], r["outcome"], r["call_at_touch"]) for r in rows
+    })  # fmt: skip  # a row per run, and one per cell of the first-test table
+    assert (tmp_path / "calibration.png").stat().st_size > 1000
+
+
+def test_first_test_calls_count_right_wrong_and_not_called() -> None:
+    rows = [
+        {"outcome": "BREAK", "call_at_touch": "BREAK"},
+        {"outcome": "BOUNCE", "call_at_touch": "BREAK"},
+        {"outcome": "BOUNCE", "call_at_touch": "NEUTRAL"},
+        {"outcome": "BREAK", "call_at_touch": "ABSTAIN"},
+        {"outcome": "NO_TEST", "call_at_touch": None},
+        {"outcome": "CENSORED", "call_at_touch": "BOUNCE"},
+    ]
+    assert first_test_calls(rows) == {"decided": 4, "right": 1, "wrong": 1, "not_called": 2}
