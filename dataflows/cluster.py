@@ -1,6 +1,7 @@
 """A dataflow as a local multi-process Bytewax cluster: N processes (not threads: the GIL), one
 worker each, talking over loopback, started the way any cluster starts them
-(``python -m bytewax.run IMPORT -i K -a "host:port;host:port"``), settings in the environment.
+(``python -m bytewax.run IMPORT -i K -a "host:port;host:port"``, through
+``dataflows.cluster_process`` so that Ctrl-C stops it quietly), settings in the environment.
 
 Raw-topic partitions are spread over the workers; the market step (one key) runs on one of
 them and the per-level steps are spread by level id, so the per-signal work, the costly part,
@@ -14,11 +15,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from dataflows.cluster_process import STOPPED_EXIT
 from snapline.errors import SnaplineError
 
 POLL_S = 0.2
@@ -42,12 +45,14 @@ def free_ports(n: int) -> list[int]:
 
 def run_cluster(import_str: str, processes: int, env: dict[str, str]) -> None:
     """Run ``import_str`` on ``processes`` local processes until all end; the first failure
-    stops the rest and is raised; SIGINT/SIGTERM are passed on to every process."""
+    stops the rest and is raised. SIGINT/SIGTERM are passed on to every process, and once all
+    have ended KeyboardInterrupt is raised: the user's stop, not a failure."""
     addresses = ";".join(f"127.0.0.1:{p}" for p in free_ports(processes))
     procs = [_spawn(import_str, i, addresses, env) for i in range(processes)]
-    forward = _forward_signals(procs)
+    stop = threading.Event()
+    forward = _forward_signals(procs, stop)
     try:
-        _wait(procs)
+        _wait(procs, stop)
     finally:
         for sig, previous in forward.items():
             signal.signal(sig, previous)
@@ -58,12 +63,15 @@ def run_cluster(import_str: str, processes: int, env: dict[str, str]) -> None:
 
 
 def _spawn(import_str: str, i: int, addresses: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    args = ["-m", "bytewax.run", import_str, "-i", str(i), "-a", addresses]
+    args = ["-m", "dataflows.cluster_process", import_str, "-i", str(i), "-a", addresses]
     return subprocess.Popen([sys.executable, *args], env={**os.environ, **env})
 
 
-def _forward_signals(procs: list[subprocess.Popen[bytes]]) -> dict[int, Handler]:
+def _forward_signals(
+    procs: list[subprocess.Popen[bytes]], stop: threading.Event
+) -> dict[int, Handler]:
     def handler(sig: int, _frame: FrameType | None) -> None:
+        stop.set()
         for p in procs:
             if p.poll() is None:
                 p.send_signal(sig)
@@ -71,14 +79,27 @@ def _forward_signals(procs: list[subprocess.Popen[bytes]]) -> dict[int, Handler]
     return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
-def _wait(procs: list[subprocess.Popen[bytes]]) -> None:
+# how a process ends when stopped: by its own Ctrl-C handling, or by the signal itself
+STOP_CODES = frozenset({0, STOPPED_EXIT, -signal.SIGINT, -signal.SIGTERM})
+
+
+def _wait(procs: list[subprocess.Popen[bytes]], stop: threading.Event) -> None:
     while True:
         codes = [p.poll() for p in procs]
-        failed = [(i, c) for i, c in enumerate(codes) if c not in (None, 0)]
+        if any(c in (STOPPED_EXIT, -signal.SIGINT) for c in codes) and not stop.is_set():
+            # Ctrl-C in a terminal reaches every process of the group: stop the rest too
+            stop.set()
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+        expected = STOP_CODES if stop.is_set() else {0}
+        failed = [(i, c) for i, c in enumerate(codes) if c is not None and c not in expected]
         if failed:
             i, code = failed[0]
             msg = f"cluster process {i} exited with {code}; the others were stopped"
             raise ClusterError(msg)
-        if all(c == 0 for c in codes):
+        if all(c is not None for c in codes):
+            if stop.is_set():
+                raise KeyboardInterrupt
             return
         time.sleep(POLL_S)

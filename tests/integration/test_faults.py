@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,13 @@ from simulator.scenarios import Plan, run_scenario
 from snapline.broker.manager import LocalBroker
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
-from tests.integration.kafka_helpers import read_all, signals_of, snapline, snapline_background
+from tests.integration.kafka_helpers import (
+    cli_env,
+    read_all,
+    signals_of,
+    snapline,
+    snapline_background,
+)
 
 pytestmark = pytest.mark.integration
 OUTAGE_S = 5.0
@@ -106,3 +113,28 @@ def test_a_killed_cluster_process_stops_the_cluster_loudly(
     assert sorted(unique.values(), key=lambda x: (x["ts_event_ns"], x["level_id"])) == _strip(
         replayed
     )
+
+
+def test_ctrl_c_stops_a_cluster_quietly(settings: Settings) -> None:
+    # as a terminal does it: SIGINT to the whole process group, the CLI and both workers
+    cluster = subprocess.Popen(
+        [sys.executable, "-m", "snapline", "run", "signals", "--processes", "2"],
+        env=cli_env(settings, {"RUST_BACKTRACE": "1"}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while len(workers) < 2 and time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-P", str(cluster.pid)], capture_output=True, text=True)
+        workers = [int(p) for p in found.stdout.split()]
+        time.sleep(0.2)
+    assert len(workers) == 2
+    time.sleep(3.0)  # both are tailing the raw topics
+    os.killpg(cluster.pid, signal.SIGINT)
+    _, err = cluster.communicate(timeout=60)
+    assert cluster.returncode == 130, err  # the user's stop, not "cluster process 1 failed"
+    assert "Traceback" not in err and "panicked" not in err and "error:" not in err, err
+    assert subprocess.run(["pgrep", "-P", str(cluster.pid)], check=False).returncode == 1
