@@ -40,6 +40,18 @@ def _cli(s: Settings, *args: str) -> subprocess.Popen[str]:
     return snapline_background(s, *args, extra_env={"RUST_BACKTRACE": "0"})
 
 
+def _workers(parent: int, n: int, timeout_s: float = 60.0) -> list[int]:
+    """The pids of a cluster's ``n`` processes, once all have started."""
+    deadline = time.monotonic() + timeout_s
+    workers: list[int] = []
+    while len(workers) < n and time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True)
+        workers = [int(p) for p in found.stdout.split()]
+        time.sleep(0.2)
+    assert len(workers) == n
+    return workers
+
+
 def _outage(broker: LocalBroker) -> float:
     """Stop the broker, keep it down ``OUTAGE_S``, start it; returns seconds until ready."""
     broker.stop()
@@ -92,13 +104,7 @@ def test_a_killed_cluster_process_stops_the_cluster_loudly(
     done = snapline(s, "ingest", "dbn", *map(str, files[:2]), "--options", str(files[2]))
     assert done.returncode == 0, done.stderr
     cluster = _cli(s, "run", "signals", "--until-end", "--processes", "2")
-    deadline = time.monotonic() + 60
-    workers: list[int] = []
-    while len(workers) < 2 and time.monotonic() < deadline:
-        found = subprocess.run(["pgrep", "-P", str(cluster.pid)], capture_output=True, text=True)
-        workers = [int(p) for p in found.stdout.split()]
-        time.sleep(0.2)
-    assert len(workers) == 2
+    workers = _workers(cluster.pid, 2)
     time.sleep(1.0)  # mid-run: both are consuming
     os.kill(workers[1], signal.SIGKILL)
     _, err = cluster.communicate(timeout=60)
@@ -125,13 +131,7 @@ def test_ctrl_c_stops_a_cluster_quietly(settings: Settings) -> None:
         text=True,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    workers: list[int] = []
-    while len(workers) < 2 and time.monotonic() < deadline:
-        found = subprocess.run(["pgrep", "-P", str(cluster.pid)], capture_output=True, text=True)
-        workers = [int(p) for p in found.stdout.split()]
-        time.sleep(0.2)
-    assert len(workers) == 2
+    _workers(cluster.pid, 2)
     time.sleep(3.0)  # both are tailing the raw topics
     os.killpg(cluster.pid, signal.SIGINT)
     _, err = cluster.communicate(timeout=60)
