@@ -95,8 +95,11 @@ def _wait(procs: list[subprocess.Popen[bytes]], stop: threading.Event) -> None:
         expected = STOP_CODES if stop.is_set() else {0}
         failed = [(i, c) for i, c in enumerate(codes) if c is not None and c not in expected]
         if failed:
-            i, code = failed[0]
-            msg = f"cluster process {i} exited with {code}; the others were stopped"
+            # every one that has failed: one killed takes the others down a moment later, and a
+            # single poll may see both (a signal, the likelier cause, is named first)
+            failed.sort(key=lambda f: (f[1] >= 0, f[0]))
+            ended = ", ".join(f"cluster process {i} exited with {code}" for i, code in failed)
+            msg = f"{ended}; the others were stopped"
             raise ClusterError(msg)
         if all(c is not None for c in codes):
             if stop.is_set():
