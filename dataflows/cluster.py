@@ -21,7 +21,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from dataflows.cluster_process import STOPPED_EXIT
+from dataflows.stop_panic import STOPPED_EXIT
 from snapline.errors import SnaplineError
 
 POLL_S = 0.2

@@ -6,9 +6,7 @@ from __future__ import annotations
 import runpy
 import sys
 
-from dataflows.stop_panic import stop_panic_hidden, stopped_by_ctrl_c
-
-STOPPED_EXIT = 130  # the shell's code for a process ended by SIGINT
+from dataflows.stop_panic import STOPPED_EXIT, stop_panic_hidden, stopped_by_ctrl_c
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from typing import IO
 _HEAD = (b"thread '", b"panicked at src/")
 _PAYLOAD = b"Box<dyn Any>"
 _TAIL_STARTS = (b"stack backtrace:", b"note: ", b" ")  # the backtrace header, frames and note
+STOPPED_EXIT = 130  # the shell's code for a process ended by Ctrl-C (SIGINT)
 _DRAIN_S = 10.0  # at the end, how long the copier may take to pass on what is still in the pipe
 
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 
-from dataflows.stop_panic import stopped_by_ctrl_c
+from dataflows.stop_panic import STOPPED_EXIT, stopped_by_ctrl_c
 from physics.config import PhysicsConfig
 from snapline.errors import ConfigError, SnaplineError
 from snapline.settings import Settings
@@ -105,7 +105,7 @@ def main() -> None:
         sys.exit(2)
     except BaseException as exc:
         if stopped_by_ctrl_c(exc):  # Ctrl-C, or Bytewax's errors wrapping it
-            sys.exit(130)
+            sys.exit(STOPPED_EXIT)
         raise
 
 

@@ -26,6 +26,7 @@ import typer
 
 from connectors.file_ingest import ingest_files
 from connectors.pacing import Pace, Pacer
+from dataflows.stop_panic import STOPPED_EXIT
 from snapline.broker.manager import LocalBroker
 from snapline.errors import SnaplineError
 from snapline.kafka.catalog import TopicCatalog
@@ -66,8 +67,7 @@ def run_demo(pace: str | None, port: int, exit_when_done: bool, sample: bool, ho
         **os.environ,
         "SNAPLINE_TOPIC_PREFIX": prefix,
         "SNAPLINE_LEVELS": DEMO_LEVELS,
-        "RUST_BACKTRACE": "0",
-    }  # Bytewax stops its worker by a panic: no backtrace for it
+    }
     settings = base.model_copy(update={"topic_prefix": prefix})
     catalog = TopicCatalog.from_settings(settings)
     _fresh_topics(settings, catalog)
@@ -191,7 +191,7 @@ def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subpro
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.returncode not in (0, -signal.SIGINT, 130):
+        if proc.returncode not in (0, -signal.SIGINT, STOPPED_EXIT):
             typer.echo(f"{name} exited with code {proc.returncode}", err=True)
 
 

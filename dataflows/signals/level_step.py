@@ -70,7 +70,9 @@ def step(
     s = -1 if st.side == "support" else 1
     defending = inp.bids if st.side == "support" else inp.asks
     barrier = _barrier(defending, ctx, st, cfg)
-    tape = _tape(ctx, s, cfg, barrier.resilience or 0.0, barrier.thickness)
+    # an unobserved defence (outside the visible book) neither slows nor speeds the approach
+    q = 1.0 if barrier.thickness is None else barrier.thickness
+    tape = _tape(ctx, s, cfg, barrier.resilience or 0.0, q)
     fuel = _fuel(inp)
     weights = {"barrier": cfg.weight_barrier, "tape": cfg.weight_tape, "fuel": cfg.weight_fuel}
     raw = combine({"barrier": barrier.score, "tape": tape.score, "fuel": fuel.score}, weights)
@@ -85,7 +87,6 @@ def step(
     distance = abs(ctx.spot - inp.level.price)
     st.approached = st.approached or distance > cfg.touch_band_spy + PRICE_EPS
     # a level leaving the active set publishes its last signal without a call
-    q = 1.0 if barrier.thickness is None else barrier.thickness
     in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg, q)
     out_of_play = None if in_play else out_of_play_reason(distance, ctx.velocity, s, cfg, q)
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
@@ -168,11 +169,7 @@ def _fuel(inp: LevelInput) -> Fuel:
     )
 
 
-def _tape(
-    ctx: SnapContext, s: int, cfg: PhysicsConfig, absorbed: float, thickness: float | None
-) -> Tape:
-    # an unobserved defence (outside the visible book) does not scale the approach
-    q = 1.0 if thickness is None else thickness
+def _tape(ctx: SnapContext, s: int, cfg: PhysicsConfig, absorbed: float, q: float) -> Tape:
     return Tape(
         score=tape_score(ctx.tape.ofi, ctx.velocity, s, cfg.velocity_ref_spy, absorbed, q),
         ofi=ctx.tape.ofi,
