@@ -74,6 +74,15 @@ RECORD_LAYOUTS: dict[str, tuple[int, np.dtype]] = {
 RTYPE_TO_SCHEMA = {rtype: schema for schema, (rtype, _) in RECORD_LAYOUTS.items()}
 
 
+def field_offset(dtype: np.dtype, name: str) -> int:
+    """Where field ``name`` starts in a record of ``dtype``, in bytes."""
+    fields = dtype.fields
+    if fields is None or name not in fields:
+        msg = f"{dtype} has no field {name!r}"
+        raise KeyError(msg)
+    return int(fields[name][1])
+
+
 def with_ts_out(dtype: np.dtype) -> np.dtype:
     """The layout of records written with ``ts_out``: 8 more bytes, the gateway send time."""
     return np.dtype([*(dtype.descr), ("ts_out", "<u8")])

@@ -14,9 +14,11 @@ from pydantic import ValidationError
 from dataflows.signals.items import BookBatch, Decoded, DecodeFailure, OptionEvent, TradeBatch
 from schemas.dbn import (
     F_LAST,
+    LEVEL_DTYPE,
     MBP10_NESTED_DTYPE,
     RECORD_LAYOUTS,
     TRADE_DTYPE,
+    field_offset,
     prices,
     with_ts_out,
 )
@@ -24,6 +26,15 @@ from schemas.envelope import RawHeaders, RawMessage
 from snapline import jsontext
 
 MAX_TS_NS = np.iinfo(np.int64).max
+# where the ten levels lie in an MBP-10 record, and each level field's first word: int64 words
+# for prices, uint32 words for sizes (a level is 4 int64 words)
+_LEVELS_FROM = field_offset(MBP10_NESTED_DTYPE, "levels")
+_LEVELS_TO = _LEVELS_FROM + MBP10_NESTED_DTYPE["levels"].itemsize
+_WORDS = LEVEL_DTYPE.itemsize // 8
+_WORD = {
+    name: field_offset(LEVEL_DTYPE, name) // LEVEL_DTYPE[name].itemsize
+    for name in ("bid_px", "ask_px", "bid_sz", "ask_sz")
+}
 SCHEMA_BY_ROLE = {
     "es_mbp10": "dbn.mbp-10",
     "es_trades": "dbn.trades",
@@ -61,7 +72,8 @@ def decode(msg: RawMessage) -> Decoded:
         and np.all(records["length"].astype(np.int64) * 4 == dtype.itemsize)
     ):
         return DecodeFailure(msg, f"records of another type or length inside a {expected} message")
-    if np.unique(records["instrument_id"]).size != 1:
+    iid = records["instrument_id"]
+    if np.any(iid != iid[0]):
         return DecodeFailure(msg, "a raw message must hold one instrument's records")
     # DBN marks an unknown time as 2**64-1; as int64 event time it would be negative.
     undated = np.flatnonzero(records["ts_recv"] > MAX_TS_NS)
@@ -86,15 +98,21 @@ def _layout_problem(value: bytes, dtype: np.dtype, headers: RawHeaders) -> str |
 def _book(partition: str, rec: np.ndarray) -> BookBatch:
     ts = rec["ts_recv"].astype(np.int64)
     last = (rec["flags"] & F_LAST) != 0  # mid-event books can look crossed: trust F_LAST only
-    lv = rec["levels"][last]
+    # the ten levels as plain words: reading fields of a nested record array is several times
+    # slower than slicing a 2-D view of the same bytes
+    raw = rec.view(np.uint8).reshape(rec.size, rec.dtype.itemsize)[:, _LEVELS_FROM:_LEVELS_TO]
+    if not last.all():
+        raw = raw[last]
+    q = np.ascontiguousarray(raw).view(np.int64)  # (records, 10 levels x 4 words)
+    w = q.view(np.uint32)
     return BookBatch(
         partition=partition,
         instrument_id=int(rec["instrument_id"][0]),
         ts_ns=ts[last],
-        bid_px=prices(lv["bid_px"]),
-        bid_sz=lv["bid_sz"].astype(np.int64),
-        ask_px=prices(lv["ask_px"]),
-        ask_sz=lv["ask_sz"].astype(np.int64),
+        bid_px=prices(q[:, _WORD["bid_px"] :: _WORDS]),
+        bid_sz=w[:, _WORD["bid_sz"] :: 2 * _WORDS].astype(np.int64),
+        ask_px=prices(q[:, _WORD["ask_px"] :: _WORDS]),
+        ask_sz=w[:, _WORD["ask_sz"] :: 2 * _WORDS].astype(np.int64),
         max_ts_ns=int(ts.max()),
     )
 
