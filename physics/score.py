@@ -67,16 +67,28 @@ def level_in_play(
     return toward_through_defence(velocity, s, thickness) * cfg.approach_horizon_s >= gap
 
 
+def arrival_s(
+    distance: float, velocity: float | None, s: int, cfg: PhysicsConfig, thickness: float = 1.0
+) -> float | None:
+    """Seconds until spot reaches the level's touch band at its tape-window velocity through
+    the defence, as ``level_in_play`` times the approach: ``(d - b) / (s u / q)``; 0 inside
+    the band; None while spot is not moving toward the level or its velocity is unknown."""
+    gap = distance - cfg.touch_band_spy
+    if gap <= PRICE_EPS:
+        return 0.0
+    toward = 0.0 if velocity is None else toward_through_defence(velocity, s, thickness)
+    return gap / toward if toward > 0 else None
+
+
 def out_of_play_reason(
     distance: float, velocity: float | None, s: int, cfg: PhysicsConfig, thickness: float = 1.0
 ) -> str:
     """Why an approached level is out of play, in the terms of ``level_in_play``."""
     if distance > cfg.call_distance_spy:
         return f"${distance:.2f} from spot, beyond the ${cfg.call_distance_spy:.2f} of a call"
-    toward = 0.0 if velocity is None else toward_through_defence(velocity, s, thickness)
-    if toward <= 0:
+    seconds = arrival_s(distance, velocity, s, cfg, thickness)
+    if seconds is None:
         return "spot is not moving toward it"
-    seconds = (distance - cfg.touch_band_spy) / toward
     return (
         f"at its {cfg.tape_window_s:g} s velocity through the defence spot would reach it in "
         f"{seconds:.0f} s, beyond {cfg.approach_horizon_s:g} s"

@@ -133,6 +133,14 @@ class LevelSignal(_Model):
     side: Side
     spot: float = Field(description="SPY $ (ES mid / ratio)")
     distance: float = Field(ge=0, description="|spot - level_price|, SPY $")
+    eta_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="seconds until spot reaches the level's touch band at its velocity over the "
+        "tape window, through the level's defence (the in-play rule's timing); 0 inside the band; "
+        "null while spot is not moving toward the level or its velocity is not known yet "
+        "(additive)",
+    )
     ratio: float = Field(description="ES / SPY ratio used for this snap")
     best_bid: float | None = Field(description="ES best bid in SPY $")
     best_ask: float | None = Field(description="ES best ask in SPY $")

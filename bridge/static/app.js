@@ -56,6 +56,9 @@ function addEvent(e) {
   while (list.children.length > 50) list.lastChild.remove();
 }
 
+// when spot, at its pace through the level's defence, reaches the touch band (schema: eta_s)
+function eta(x) { return x === null || x === undefined ? "" : x === 0 ? " · at" : ` · ${fmt(x, 1)} s`; }
+
 function fmt(x, d = 2) { return x === null || x === undefined ? "—" : Number(x).toFixed(d); }
 
 function sparkline(scores) {
@@ -75,7 +78,7 @@ function renderTable() {
     return `
     <tr data-level="${s.level_id}" data-call="${s.signal}"${lag}>
       <td><b>${s.level_id}</b></td><td>${s.level_kinds.join(", ")}</td><td>${s.side}</td>
-      <td>${fmt(s.distance)}</td><td><span class="call ${s.signal}">${s.signal}</span></td>
+      <td>${fmt(s.distance)}${eta(s.eta_s)}</td><td><span class="call ${s.signal}">${s.signal}</span></td>
       <td>${fmt(s.confidence)}</td><td>${sparkline(levels.get(s.level_id).scores)}</td>
       <td>${s.barrier.state.toLowerCase()} ${s.barrier.depth}</td>
       <td>ofi ${fmt(s.tape.ofi)}</td>

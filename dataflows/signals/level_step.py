@@ -18,6 +18,7 @@ from physics.events import LevelWatch
 from physics.score import (
     CallName,
     RollingMedian,
+    arrival_s,
     call_with_hysteresis,
     combine,
     ewma,
@@ -90,6 +91,10 @@ def step(
     in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg, q)
     out_of_play = None if in_play else out_of_play_reason(distance, ctx.velocity, s, cfg, q)
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
+    if inp.leaving or distance > cfg.call_distance_spy:
+        # no call is formed beyond the call distance, so none is held from there either: a
+        # level coming closer is called once its score crosses the entry threshold nearby
+        st.call = "NEUTRAL"
     st.snap_seq += 1
     published = LevelSignal(
         ts_event_ns=ctx.ts_ns,
@@ -102,6 +107,7 @@ def step(
         side=st.side,
         spot=ctx.spot,
         distance=distance,
+        eta_s=arrival_s(distance, ctx.velocity, s, cfg, q),
         ratio=ctx.ratio,
         best_bid=_spy(ctx.book.best_bid(), ctx.ratio),
         best_ask=_spy(ctx.book.best_ask(), ctx.ratio),

@@ -211,3 +211,24 @@ def test_a_filled_queue_that_comes_back_has_a_refill_half_life() -> None:
     assert at_level[300].refilled_share == 0.0  # nothing back yet
     assert (at_level[500].refill_half_life_s, at_level[500].refilled_share) == (0.25, 1.0)
     assert at_level[100].refill_half_life_s is None and at_level[100].refilled_share is None
+
+
+def test_each_signal_says_when_spot_reaches_the_level() -> None:
+    # the bid falls a tick every 100 ms toward a support at 479.80 (ES 4798.00), then stops
+    cfg = MarketConfig(PhysicsConfig(), partitions=("book", "tape"), explicit_levels=(479.80,))
+    falling = [book("book", 10 + 100 * i, bid=4800.0 - 0.25 * i) for i in range(9)]
+    still = book("book", 1000, 1500, 2000, bid=4798.0)
+    out = run([*falling, still, PartitionEnd("book"), PartitionEnd("tape")], cfg)
+    state, signals = None, []
+    for li in (li for li in out if li.level.price == 479.80):
+        state, published = step(state, li, cfg.physics)
+        signals.append(published.signal)
+    approaching = [s for s in signals if s.distance > 0.05 + 1e-9 and (s.tape.velocity or 0) < 0]
+    assert len(approaching) >= 3
+    for s in approaching:  # the distance left over the pace through the defence
+        pace = -(s.tape.velocity or 0.0) / (s.barrier.thickness or 1.0)
+        assert s.eta_s == pytest.approx((s.distance - 0.05) / pace)
+    etas = [s.eta_s for s in approaching]
+    assert etas == sorted(etas, reverse=True)  # sooner as it comes
+    assert signals[-1].distance <= 0.05 and signals[-1].eta_s == 0.0  # arrived
+    assert signals[0].eta_s is None  # no velocity in the first snap

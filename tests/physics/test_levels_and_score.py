@@ -2,7 +2,13 @@ import pytest
 
 from physics.config import PhysicsConfig
 from physics.levels import active_levels, level_id, round_levels
-from physics.score import call_with_hysteresis, ewma, level_in_play, out_of_play_reason
+from physics.score import (
+    arrival_s,
+    call_with_hysteresis,
+    ewma,
+    level_in_play,
+    out_of_play_reason,
+)
 
 
 def test_round_levels_within_distance() -> None:
@@ -97,6 +103,19 @@ def test_arrival_is_timed_through_the_defence() -> None:
     assert level_in_play(0.07, 0.005, 1, True, cfg)  # 4 s through an ordinary one
     # moving away, no defence brings price back
     assert not level_in_play(0.07, -0.005, 1, True, cfg, thickness=0.05)
+
+
+def test_the_arrival_time_is_published() -> None:
+    cfg = PhysicsConfig()
+    # docs/physics.md: 0.15 from a resistance at +0.03 $/s through an ordinary defence, 3.3 s;
+    # from 0.13 toward a vacuum (q = 0.2) at one tick a window, 3.2 s
+    assert arrival_s(0.15, 0.03, 1, cfg) == pytest.approx(0.10 / 0.03)
+    assert arrival_s(0.13, 0.005, 1, cfg, thickness=0.2) == pytest.approx(3.2)
+    assert arrival_s(0.04, -0.5, 1, cfg) == 0.0  # inside the touch band: arrived
+    assert arrival_s(0.15, -0.03, 1, cfg) is None  # leaving it
+    assert arrival_s(0.15, 0.0, 1, cfg) is None  # standing still
+    assert arrival_s(0.15, None, 1, cfg) is None  # no velocity yet
+    assert arrival_s(0.15, -0.03, -1, cfg) == pytest.approx(10 / 3)  # a support, price falling
 
 
 def test_an_out_of_play_level_says_why() -> None:

@@ -1,0 +1,74 @@
+"""The level step's call over a sequence of hand-built snaps: only the fuel and the approach
+speak (the level lies outside the visible book), so the score is known in advance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dataflows.signals.items import LevelInput, SnapContext
+from dataflows.signals.level_step import LevelState, step
+from physics.book import Book, SideAtLevel
+from physics.config import PhysicsConfig
+from physics.fuel import FuelEvidence
+from physics.levels import Level
+from physics.tape import TapeWindow
+from schemas.level_signal import LevelSignal
+
+CFG = PhysicsConfig()
+LEVEL = Level("480.00", 480.0, ("explicit",))
+UNSEEN = SideAtLevel(depth=0, observable=False, quote_px=None, quote_sz=None)
+
+
+def snap(i: int, spot: float, fuel: float) -> LevelInput:
+    """Snap ``i`` (100 ms apart): spot below the resistance at 480, rising at 0.03 $/s."""
+    es = spot * 10
+    book = Book(
+        np.array([es - 0.125]), np.array([10]), np.array([es + 0.125]), np.array([10])
+    )  # fmt: skip
+    ctx = SnapContext(
+        ts_ns=1_700_000_000_000_000_000 + i * 100_000_000, ratio=10.0, spot=spot, book=book,
+        tape=TapeWindow(0, 0), velocity=0.03, book_age_ms=1.0, last_trade_age_ms=None,
+        n_levels=1,
+    )  # fmt: skip
+    evidence = FuelEvidence(fuel, "AMPLIFY" if fuel > 0 else "DAMPEN", 0.0, (0.0, 0.0), False)
+    return LevelInput(LEVEL, ctx, UNSEEN, UNSEEN, evidence)
+
+
+def run(snaps: list[LevelInput]) -> list[LevelSignal]:
+    state: LevelState | None = None
+    out = []
+    for inp in snaps:
+        state, published = step(state, inp, CFG)
+        out.append(published.signal)
+    return out
+
+
+def test_a_call_is_not_held_from_beyond_the_call_distance() -> None:
+    # 30 cents away (beyond the 25 of a call) the fuel pushes the score past BREAK's 0.35,
+    # then fades, and spot arrives 18 cents away, 4.3 s out at its pace, the score still in
+    # BREAK's hold zone (0.20-0.35): no call was formed in reach, so none is made
+    # tape tanh(0.03 / 0.05) = 0.537; raw (0.35 * 0.537 + 0.2 f) / 0.55: 0.705 at f = 1, 0.124 at
+    # f = -0.6, so 2 s (a half-life each) after the fuel turns it is 0.124 + 0.581 / 4 = 0.269
+    far = [snap(i, 479.70, 1.0) for i in range(30)] + [
+        snap(30 + i, 479.70, -0.6) for i in range(19)
+    ]
+    near = snap(49, 479.82, -0.6)
+    signals = run([*far, near])
+    assert signals[29].break_score is not None and signals[29].break_score > CFG.signal_enter
+    assert all(s.signal == "NEUTRAL" for s in signals[:49])  # out of play: too far
+    last = signals[-1]
+    assert CFG.signal_exit < (last.break_score or 0) < CFG.signal_enter
+    assert last.eta_s is not None and last.eta_s <= CFG.approach_horizon_s  # in play
+    assert last.signal == "NEUTRAL"
+
+
+def test_a_call_formed_within_reach_holds_through_the_hold_zone() -> None:
+    # the same scores with spot 20 cents away throughout: BREAK is formed in reach and held
+    near = [snap(i, 479.80, 1.0) for i in range(30)] + [
+        snap(30 + i, 479.80, -0.6) for i in range(20)
+    ]
+    signals = run(near)
+    assert signals[29].signal == "BREAK"
+    last = signals[-1]
+    assert CFG.signal_exit < (last.break_score or 0) < CFG.signal_enter
+    assert last.signal == "BREAK"
