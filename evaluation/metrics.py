@@ -13,6 +13,8 @@ from physics.config import PhysicsConfig
 from physics.fuel import session_date
 from physics.outcomes import LevelTest, brier, label_tests, log_loss, wilson
 
+CALLS = ("BREAK", "BOUNCE")
+
 
 @dataclass(frozen=True, slots=True)
 class LevelSeries:
@@ -48,6 +50,22 @@ class ScoredTest:
     break_score: float  # NaN when null or not published
     lead_calls: dict[float, str] = field(default_factory=dict)
     session: str = ""  # tests of one session share its market: intervals cluster on it
+    lead_s: float | None = None  # how long the BREAK/BOUNCE call at the touch had stood
+
+
+def run_starts(signal: np.ndarray) -> np.ndarray:
+    """Where each unbroken run of one published signal begins (indices, ascending)."""
+    return np.concatenate(([0], np.flatnonzero(signal[1:] != signal[:-1]) + 1)).astype(np.int64)
+
+
+def standing_for_s(lv: LevelSeries, starts: np.ndarray, t_ns: int) -> float | None:
+    """Seconds the signal published at or before ``t_ns`` had stood unbroken by then (``starts``
+    from ``run_starts``); None before the level's first signal."""
+    i = int(np.searchsorted(lv.ts_ns, t_ns, side="right")) - 1
+    if i < 0:
+        return None
+    first = int(starts[np.searchsorted(starts, i, side="right") - 1])
+    return (t_ns - int(lv.ts_ns[first])) / 1e9
 
 
 def score_tests(
@@ -59,6 +77,7 @@ def score_tests(
     x = cfg.outcome_move_spy if move is None else move
     out = []
     for lv in levels:
+        starts = run_starts(lv.signal)
         for t in label_tests(
             ts_ns, spot, lv.price_path(ts_ns), cfg.touch_band_spy, x,
             int(cfg.outcome_horizon_s * 1e9),
@@ -68,10 +87,12 @@ def score_tests(
             for lead in cfg.lead_times_s:
                 before = lv.at(t.touch_ns - int(lead * 1e9))
                 leads[lead] = before[0] if before else "NONE"
+            call = now[0] if now else "NONE"
+            standing = standing_for_s(lv, starts, t.touch_ns) if call in CALLS else None
             out.append(
                 ScoredTest(
-                    t, lv.kinds, now[0] if now else "NONE", now[1] if now else np.nan, leads,
-                    session or session_date(t.touch_ns).isoformat(),
+                    t, lv.kinds, call, now[1] if now else np.nan, leads,
+                    session or session_date(t.touch_ns).isoformat(), standing,
                 )
             )  # fmt: skip
     return sorted(out, key=lambda s: (s.test.touch_ns, s.test.level))
@@ -80,7 +101,7 @@ def score_tests(
 def summarise(tests: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]:
     """Every figure of the report; rates on fewer than ``min_tests`` are withheld."""
     resolved = [s for s in tests if s.test.outcome != "CENSORED"]
-    called = [s for s in resolved if s.call in ("BREAK", "BOUNCE")]
+    called = [s for s in resolved if s.call in CALLS]
     return {
         "tests": len(tests),
         "resolved": len(resolved),
@@ -88,16 +109,30 @@ def summarise(tests: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]:
         "sessions": len({s.session for s in tests}),
         "base_rate_break": _rate(resolved, lambda s: s.test.outcome == "BREAK", cfg),
         "calls_at_touch": dict(Counter(s.call for s in tests)),
-        "coverage": _rate(resolved, lambda s: s.call in ("BREAK", "BOUNCE"), cfg),
+        "coverage": _rate(resolved, lambda s: s.call in CALLS, cfg),
         "abstain_rate": _rate(resolved, lambda s: s.call == "ABSTAIN", cfg),
         "hit_rate": _rate(called, lambda s: s.call == s.test.outcome, cfg),
-        "per_class": {c: _precision_recall(resolved, c, cfg) for c in ("BREAK", "BOUNCE")},
+        "per_class": {c: _precision_recall(resolved, c, cfg) for c in CALLS},
         "probability": _probability(resolved, cfg),
         "hit_rate_at_lead_s": {
             str(lead): _lead_rate(resolved, lead, cfg) for lead in cfg.lead_times_s
         },
+        "lead_time_s": {
+            "all": _spread([s.lead_s for s in called], cfg),
+            "right": _spread([s.lead_s for s in called if s.call == s.test.outcome], cfg),
+            "wrong": _spread([s.lead_s for s in called if s.call != s.test.outcome], cfg),
+        },
         "base_rate_by_kind": _by_kind(resolved, cfg),
     }
+
+
+def _spread(values: list[float | None], cfg: PhysicsConfig) -> dict[str, Any]:
+    """Median and quartiles (withheld below ``min_tests``, as rates are)."""
+    x = np.array([v for v in values if v is not None], np.float64)
+    if x.size < cfg.min_tests:
+        return {"n": int(x.size), "median": None, "note": f"withheld: fewer than {cfg.min_tests}"}
+    p25, median, p75 = np.percentile(x, [25, 50, 75])
+    return {"n": int(x.size), "median": float(median), "p25": float(p25), "p75": float(p75)}
 
 
 def _rate(
@@ -178,7 +213,7 @@ def _reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict[str,
 
 
 def _lead_rate(resolved: list[ScoredTest], lead: float, cfg: PhysicsConfig) -> dict[str, Any]:
-    called = [s for s in resolved if s.lead_calls.get(lead) in ("BREAK", "BOUNCE")]
+    called = [s for s in resolved if s.lead_calls.get(lead) in CALLS]
     return _rate(called, lambda s: s.lead_calls[lead] == s.test.outcome, cfg)
 
 

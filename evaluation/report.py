@@ -114,7 +114,7 @@ def _test_row(s: ScoredTest) -> dict[str, Any]:
         "level": t.level, "side": t.side, "touch_ns": t.touch_ns, "outcome": t.outcome,
         "decided_ns": t.decided_ns, "kinds": list(s.kinds), "call": s.call,
         "break_score": None if np.isnan(s.break_score) else s.break_score,
-        "calls_before": {str(k): v for k, v in s.lead_calls.items()},
+        "calls_before": {str(k): v for k, v in s.lead_calls.items()}, "call_stood_s": s.lead_s,
     }  # fmt: skip
 
 
@@ -217,7 +217,8 @@ def _html(report: dict[str, Any], price_png: bytes, calib_png: bytes) -> str:
     sens = html.escape(json.dumps(report["sensitivity_to_outcome_move"], indent=2))
     rows = "".join(
         f"<tr><td>{t['level']}</td><td>{t['side']}</td><td>{t['touch_ns']}</td>"
-        f"<td>{t['outcome']}</td><td>{t['call']}</td><td>{t['break_score']}</td></tr>"
+        f"<td>{t['outcome']}</td><td>{t['call']}</td><td>{t['break_score']}</td>"
+        f"<td>{'' if t['call_stood_s'] is None else round(t['call_stood_s'], 1)}</td></tr>"
         for t in report["tests"]
     )
     return f"""<!doctype html><meta charset="utf-8"><title>snapline evaluation</title>{_STYLE}
@@ -229,5 +230,5 @@ Rates on fewer than {report["config"]["min_tests"]} cases are withheld.</p>
 <h2>Calibration</h2>{_img(calib_png)}
 <h2>Hit rate against the outcome threshold</h2><pre>{sens}</pre>
 <h2>Every test</h2><table><tr><th>level</th><th>side</th><th>touch (ns)</th><th>outcome</th>
-<th>call</th><th>break score</th></tr>{rows}</table>
+<th>call</th><th>break score</th><th>call stood (s)</th></tr>{rows}</table>
 """

@@ -32,7 +32,10 @@ def test_the_call_counted_is_the_one_published_at_or_before_the_touch() -> None:
         0.6,
     )
     assert s.lead_calls == {1.0: "BREAK", 3.0: "NEUTRAL"}
+    assert s.lead_s == 1.0  # BREAK since 2 s, unbroken to the touch at 3 s
     summary = summarise([s], cfg)
+    assert summary["lead_time_s"]["all"] == {"n": 1, "median": 1.0, "p25": 1.0, "p75": 1.0}
+    assert summary["lead_time_s"]["wrong"]["n"] == 0
     assert summary["hit_rate"]["value"] == 1.0
     assert summary["per_class"]["BREAK"]["recall"]["value"] == 1.0
 
@@ -79,3 +82,22 @@ def test_rates_cluster_on_the_session_given() -> None:
     assert summary["hit_rate"]["ci95_clustered"] == [1.0, 1.0]  # both right: no spread
     (dated,) = score_tests(ts, spot, [lv], cfg)
     assert dated.session == "1969-12-31"  # the New York date of the touch by default
+
+
+def test_the_lead_time_is_how_long_the_call_at_the_touch_had_stood() -> None:
+    # a resistance at 480 touched at 5 s (it bounces) and 15 s (it breaks): BOUNCE from 1 s,
+    # broken by NEUTRAL at 3 s, BOUNCE again from 4 s: it has stood 1 s at the first touch;
+    # BREAK from 7 s has stood 8 s at the second
+    ts = np.arange(25, dtype=np.int64) * S
+    spot = np.array([479.7] * 5 + [479.97] + [479.7] * 9 + [479.97] + [480.3] * 9)
+    calls = [(0, "NEUTRAL", 0.0), (1, "BOUNCE", -0.5), (3, "NEUTRAL", 0.0), (4, "BOUNCE", -0.5)]
+    calls += [(7, "BREAK", 0.5), (8, "BREAK", 0.6), (20, "NEUTRAL", 0.0)]
+    cfg = PhysicsConfig(min_tests=2)
+    tests = score_tests(ts, spot, [series(480.0, calls)], cfg)
+    assert [(t.test.touch_ns // S, t.call, t.lead_s) for t in tests] == [
+        (5, "BOUNCE", 1.0),
+        (15, "BREAK", 8.0),
+    ]
+    lead = summarise(tests, cfg)["lead_time_s"]
+    assert lead["all"] == lead["right"] == {"n": 2, "median": 4.5, "p25": 2.75, "p75": 6.25}
+    assert lead["wrong"] == {"n": 0, "median": None, "note": "withheld: fewer than 2"}
