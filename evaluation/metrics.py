@@ -26,6 +26,7 @@ class LevelSeries:
     signal: np.ndarray  # str
     break_score: np.ndarray  # float, NaN where null
     level_prices: np.ndarray | None = None  # per signal, for a level that moves (the VWAP)
+    regimes: np.ndarray | None = None  # per signal, the fuel regime (str)
 
     def price_path(self, ts_ns: np.ndarray) -> float | np.ndarray:
         """The level's price along a price path: its one price, or for a moving level the
@@ -35,6 +36,11 @@ class LevelSeries:
             return self.price
         i = np.searchsorted(self.ts_ns, ts_ns, side="right") - 1
         return np.where(i >= 0, lp[np.maximum(i, 0)], np.nan)
+
+    def regime_at(self, t_ns: int) -> str:
+        """The fuel regime published at or before ``t_ns`` (MISSING: none, or not recorded)."""
+        i = int(np.searchsorted(self.ts_ns, t_ns, side="right")) - 1
+        return "MISSING" if i < 0 or self.regimes is None else str(self.regimes[i])
 
     def at(self, t_ns: int) -> tuple[str, float] | None:
         """The signal published at or before ``t_ns``, or None if the level had none yet."""
@@ -51,6 +57,7 @@ class ScoredTest:
     lead_calls: dict[float, str] = field(default_factory=dict)
     session: str = ""  # tests of one session share its market: intervals cluster on it
     lead_s: float | None = None  # how long the BREAK/BOUNCE call at the touch had stood
+    regime: str = "MISSING"  # the fuel regime published at or before the touch
 
 
 def run_starts(signal: np.ndarray) -> np.ndarray:
@@ -93,6 +100,7 @@ def score_tests(
                 ScoredTest(
                     t, lv.kinds, call, now[1] if now else np.nan, leads,
                     session or session_date(t.touch_ns).isoformat(), standing,
+                    lv.regime_at(t.touch_ns),
                 )
             )  # fmt: skip
     return sorted(out, key=lambda s: (s.test.touch_ns, s.test.level))
@@ -123,6 +131,7 @@ def summarise(tests: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]:
             "wrong": _spread([s.lead_s for s in called if s.call != s.test.outcome], cfg),
         },
         "base_rate_by_kind": _by_kind(resolved, cfg),
+        "by_regime": _by_regime(resolved, cfg),
     }
 
 
@@ -223,3 +232,17 @@ def _by_kind(resolved: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]:
         k: _rate([s for s in resolved if k in s.kinds], lambda s: s.test.outcome == "BREAK", cfg)
         for k in kinds
     }
+
+
+def _by_regime(resolved: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]:
+    """Per fuel regime at the touch (dealers amplifying, dampening, neither, no options data):
+    how often its tests broke, and how often its calls were right."""
+    out = {}
+    for regime in sorted({s.regime for s in resolved}):
+        mine = [s for s in resolved if s.regime == regime]
+        called = [s for s in mine if s.call in CALLS]
+        out[regime] = {
+            "base_rate_break": _rate(mine, lambda s: s.test.outcome == "BREAK", cfg),
+            "hit_rate": _rate(called, lambda s: s.call == s.test.outcome, cfg),
+        }
+    return out

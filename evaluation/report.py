@@ -42,6 +42,7 @@ def load_signals(path: Path) -> tuple[np.ndarray, np.ndarray, list[LevelSeries]]
                 d["signal"].append(s["signal"])
                 d["score"].append(np.nan if s["break_score"] is None else s["break_score"])
                 d["price"].append(s["level_price"])
+                d["regime"].append(s["fuel"]["regime"])
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 msg = f"{path} line {n}: not a LevelSignal ({exc})"
                 raise InputError(msg) from exc
@@ -56,6 +57,7 @@ def load_signals(path: Path) -> tuple[np.ndarray, np.ndarray, list[LevelSeries]]
             np.array(d["signal"]),
             np.array(d["score"], np.float64),
             np.array(d["price"], np.float64),
+            np.array(d["regime"]),
         )
         for lid, d in sorted(per_level.items())
     ]
@@ -112,7 +114,7 @@ def _test_row(s: ScoredTest) -> dict[str, Any]:
     t = s.test
     return {
         "level": t.level, "side": t.side, "touch_ns": t.touch_ns, "outcome": t.outcome,
-        "decided_ns": t.decided_ns, "kinds": list(s.kinds), "call": s.call,
+        "decided_ns": t.decided_ns, "kinds": list(s.kinds), "regime": s.regime, "call": s.call,
         "break_score": None if np.isnan(s.break_score) else s.break_score,
         "calls_before": {str(k): v for k, v in s.lead_calls.items()}, "call_stood_s": s.lead_s,
     }  # fmt: skip

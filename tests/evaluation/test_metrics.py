@@ -101,3 +101,25 @@ def test_the_lead_time_is_how_long_the_call_at_the_touch_had_stood() -> None:
     lead = summarise(tests, cfg)["lead_time_s"]
     assert lead["all"] == lead["right"] == {"n": 2, "median": 4.5, "p25": 2.75, "p75": 6.25}
     assert lead["wrong"] == {"n": 0, "median": None, "note": "withheld: fewer than 2"}
+
+
+def test_tests_are_counted_by_the_fuel_regime_at_the_touch() -> None:
+    # the same path as above: dealers dampening at the first touch (it bounces), amplifying at
+    # the second (it breaks); the second call is BREAK, the first BOUNCE: both right
+    ts = np.arange(25, dtype=np.int64) * S
+    spot = np.array([479.7] * 5 + [479.97] + [479.7] * 9 + [479.97] + [480.3] * 9)
+    lv = LevelSeries(
+        480.0, ("round",), np.array([0, 4, 10], np.int64) * S,
+        np.array(["NEUTRAL", "BOUNCE", "BREAK"]), np.array([0.0, -0.5, 0.5]),
+        regimes=np.array(["MISSING", "DAMPEN", "AMPLIFY"]),
+    )  # fmt: skip
+    cfg = PhysicsConfig(min_tests=1)
+    tests = score_tests(ts, spot, [lv], cfg)
+    assert [(t.regime, t.call, t.test.outcome) for t in tests] == [
+        ("DAMPEN", "BOUNCE", "BOUNCE"),
+        ("AMPLIFY", "BREAK", "BREAK"),
+    ]
+    by = summarise(tests, cfg)["by_regime"]
+    assert by["DAMPEN"]["base_rate_break"]["value"] == 0.0
+    assert by["AMPLIFY"]["base_rate_break"]["value"] == 1.0
+    assert by["AMPLIFY"]["hit_rate"]["value"] == by["DAMPEN"]["hit_rate"]["value"] == 1.0
