@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 import json
@@ -17,6 +18,7 @@ from connectors.databento.messages import SkipCounts, file_messages
 from dataflows.signals.decode import decode
 from dataflows.signals.items import BookBatch
 from evaluation.metrics import LevelSeries, ScoredTest, score_tests, summarise
+from evaluation.options_regime import load_options, regimes_at
 from physics.book import two_sided_mids
 from physics.config import PhysicsConfig
 from snapline.errors import InputError
@@ -84,14 +86,24 @@ def book_spot(paths: list[Path], ratio: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evaluate(
-    signals: Path, out: Path, cfg: PhysicsConfig, dbn: list[Path] | None = None
+    signals: Path,
+    out: Path,
+    cfg: PhysicsConfig,
+    dbn: list[Path] | None = None,
+    options: list[Path] | None = None,
 ) -> dict[str, Any]:
     snap_ts, snap_spot, levels = load_signals(signals)
     ts, spot = book_spot(dbn, cfg.es_spy_ratio) if dbn else (snap_ts, snap_spot)
     tests = score_tests(ts, spot, levels, cfg)
+    if options:
+        tests = _regimes_from(options, tests, ts, spot, cfg)
     summary = summarise(tests, cfg)
     report: dict[str, Any] = {
-        "inputs": {"signals": str(signals), "price_path": "dbn book mid" if dbn else "signal spot"},
+        "inputs": {
+            "signals": str(signals),
+            "price_path": "dbn book mid" if dbn else "signal spot",
+            "fuel_regime": "options captures" if options else "signals",
+        },
         "config": cfg.model_dump(mode="json"),
         "summary": summary,
         "sensitivity_to_outcome_move": {
@@ -108,6 +120,19 @@ def evaluate(
     (out / "calibration.png").write_bytes(calib_png)
     (out / "index.html").write_text(_html(report, price_png, calib_png))
     return report
+
+
+def _regimes_from(
+    options: list[Path], tests: list[ScoredTest], ts: np.ndarray, spot: np.ndarray,
+    cfg: PhysicsConfig,
+) -> list[ScoredTest]:  # fmt: skip
+    """The tests with the regime at each touch recomputed from the captures."""
+    at = np.maximum(np.searchsorted(ts, [s.test.touch_ns for s in tests], side="right") - 1, 0)
+    touches = [
+        (s.test.touch_ns, s.test.level, float(spot[i])) for s, i in zip(tests, at, strict=True)
+    ]
+    found = regimes_at(load_options(options, cfg), touches)
+    return [dataclasses.replace(s, regime=found[(s.test.touch_ns, s.test.level)]) for s in tests]
 
 
 def _test_row(s: ScoredTest) -> dict[str, Any]:

@@ -739,13 +739,19 @@ def evaluate(
     dbn: Annotated[
         list[Path] | None, typer.Option("--dbn", help="MBP-10 file(s) for a finer price path")
     ] = None,
+    options: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--options", help="Polygon capture(s): the fuel regime at each touch, recomputed"
+        ),
+    ] = None,
     es_spy_ratio: RatioOpt = None,
 ) -> None:
     """Label every level test in the data and score the calls made before it."""
     from evaluation.report import evaluate as run_evaluation
 
     cfg = settings_with(ratio=es_spy_ratio).physics
-    report = run_evaluation(signals, out, cfg, dbn or None)
+    report = run_evaluation(signals, out, cfg, dbn or None, options or None)
     s = report["summary"]
     typer.echo(
         f"{s['tests']} tests ({s['resolved']} resolved, {s['censored']} censored) over "

@@ -57,3 +57,34 @@ def test_a_file_that_is_not_signals_is_refused(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.returncode == 2
     assert "bad.jsonl line 1: not a LevelSignal" in run.stderr
+
+
+def test_options_captures_give_the_regime_at_each_touch(tmp_path: Path) -> None:
+    # a short-gamma test replayed without its options: the report recomputes the regime at
+    # each touch from the capture, as the signals made with the options published it
+    from dataflows.signals.main import replay_flow, run
+    from evaluation.report import evaluate
+    from physics.config import PhysicsConfig
+    from simulator.scenarios import Plan, run_scenario
+    from snapline.settings import Settings
+
+    truth = run_scenario(Plan("short_gamma", 480.0, "support", seed=2, duration_s=90), tmp_path)
+    dbn = [tmp_path / str(f) for f in truth["files"]]  # type: ignore[attr-defined]
+    capture = tmp_path / str(truth["options"])
+    settings = Settings(levels=[480.0])
+    run(replay_flow(settings, [*dbn, capture], tmp_path / "with.jsonl"))
+    run(replay_flow(settings, dbn, tmp_path / "without.jsonl"))
+    cfg = PhysicsConfig(min_tests=1)
+    published = evaluate(tmp_path / "with.jsonl", tmp_path / "a", cfg, dbn[:1])["tests"]
+    missing = evaluate(tmp_path / "without.jsonl", tmp_path / "b", cfg, dbn[:1])["tests"]
+    recomputed = evaluate(tmp_path / "without.jsonl", tmp_path / "c", cfg, dbn[:1], [capture])
+    regimes = {(t["touch_ns"], t["level"]): t["regime"] for t in published}
+    mine = [t for t in recomputed["tests"] if t["level"] == 480.0]
+    assert mine and {t["regime"] for t in missing} == {"MISSING"}
+    assert {t["regime"] for t in mine} == {"AMPLIFY"}  # dealers short gamma at the level
+    # levels both replays published (without options there are no strike or gamma levels)
+    both = [t for t in recomputed["tests"] if (t["touch_ns"], t["level"]) in regimes]
+    same = [t["regime"] == regimes[(t["touch_ns"], t["level"])] for t in both]
+    assert len(both) >= len(mine) and sum(same) >= 0.9 * len(same)  # touch, snap: <= 100 ms
+    assert recomputed["inputs"]["fuel_regime"] == "options captures"
+    assert "AMPLIFY" in recomputed["summary"]["by_regime"]
