@@ -3,14 +3,14 @@ own options code: for signals made without options, or to check those made with 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from connectors.polygon.capture import read_capture
+from connectors.polygon.capture import strict_capture
 from dataflows.signals.decode import decode
 from dataflows.signals.items import DecodeFailure, OptionEvent
 from dataflows.signals.options import OptionsState
 from physics.config import PhysicsConfig
-from schemas.envelope import RawMessage
 from snapline.errors import InputError
 
 
@@ -18,14 +18,10 @@ def load_options(paths: list[Path], cfg: PhysicsConfig) -> OptionsState:
     """Every option input of the captures, pending in event-time order."""
     state = OptionsState(cfg)
     for n, path in enumerate(paths):
-        for offset, m in enumerate(read_capture(path)):
-            if m.headers is None:  # the connector would dead-letter it: say where and why
-                msg = f"{m.where}: {m.reason}"
-                raise InputError(msg)
-            raw = RawMessage(m.role, m.key, m.value, m.headers.to_kafka(), f"file:{n}", offset)
-            item = decode(raw)
+        for offset, (_, raw) in enumerate(strict_capture(path)):
+            item = decode(dataclasses.replace(raw, partition=f"file:{n}", offset=offset))
             if isinstance(item, DecodeFailure):
-                msg = f"{m.where}: {item.reason}"
+                msg = f"{path}, message {offset + 1}: {item.reason}"
                 raise InputError(msg)
             if isinstance(item, OptionEvent):
                 state.add(item)

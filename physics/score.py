@@ -80,18 +80,16 @@ def arrival_s(
     return gap / toward if toward > 0 else None
 
 
-def out_of_play_reason(
-    distance: float, velocity: float | None, s: int, cfg: PhysicsConfig, thickness: float = 1.0
-) -> str:
-    """Why an approached level is out of play, in the terms of ``level_in_play``."""
+def out_of_play_reason(distance: float, eta_s: float | None, cfg: PhysicsConfig) -> str:
+    """Why an approached level is out of play, in the terms of ``level_in_play`` (``eta_s``
+    from ``arrival_s``)."""
     if distance > cfg.call_distance_spy:
         return f"${distance:.2f} from spot, beyond the ${cfg.call_distance_spy:.2f} of a call"
-    seconds = arrival_s(distance, velocity, s, cfg, thickness)
-    if seconds is None:
+    if eta_s is None:
         return "spot is not moving toward it"
     return (
         f"at its {cfg.tape_window_s:g} s velocity through the defence spot would reach it in "
-        f"{seconds:.0f} s, beyond {cfg.approach_horizon_s:g} s"
+        f"{eta_s:.0f} s, beyond {cfg.approach_horizon_s:g} s"
     )
 
 

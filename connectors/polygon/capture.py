@@ -28,7 +28,7 @@ import zstandard
 
 from connectors.polygon.chain import MalformedPageError, parse_page
 from connectors.polygon.messages import SequenceTracker, parse_frame
-from schemas.envelope import RawHeaders
+from schemas.envelope import RawHeaders, RawMessage
 from snapline.errors import InputError
 
 FORMAT = "snapline.polygon-capture"
@@ -122,6 +122,16 @@ def read_capture(path: Path) -> Iterator[CaptureMessage]:
         for number, line in lines:
             if line.strip():
                 yield from _messages(f"{path}:{number}", line, sequences)
+
+
+def strict_capture(path: Path) -> Iterator[tuple[RawHeaders, RawMessage]]:
+    """Every message of a capture as the raw topics carry it, for replay and evaluation: a line
+    the connector would dead-letter stops the reading, naming the line and the reason."""
+    for m in read_capture(path):
+        if m.headers is None:
+            msg = f"{m.where}: {m.reason}"
+            raise CaptureError(msg)
+        yield m.headers, RawMessage(m.role, m.key, m.value, m.headers.to_kafka())
 
 
 def _check_header(path: Path, head: str) -> None:

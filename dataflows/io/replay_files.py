@@ -16,7 +16,7 @@ from pathlib import Path
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from connectors.databento.messages import SkipCounts, file_messages
-from connectors.polygon.capture import CaptureError, read_capture
+from connectors.polygon.capture import strict_capture
 from dataflows.io.batch_span import BatchSpan
 from dataflows.signals.items import IdleTick, PartitionEnd
 from schemas.envelope import RawMessage
@@ -42,11 +42,7 @@ class ReplayCounts:
 
 
 def _capture_messages(path: Path) -> Iterator[tuple[int, int, RawMessage]]:
-    for m in read_capture(path):
-        if m.headers is None:
-            msg = f"{m.where}: {m.reason}"
-            raise CaptureError(msg)
-        yield 1, m.headers.ts_recv_ns, RawMessage(m.role, m.key, m.value, m.headers.to_kafka())
+    return ((1, headers.ts_recv_ns, msg) for headers, msg in strict_capture(path))
 
 
 def _messages(path: Path, max_run: int) -> Iterator[tuple[int, int, RawMessage]]:

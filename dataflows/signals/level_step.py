@@ -89,7 +89,8 @@ def step(
     st.approached = st.approached or distance > cfg.touch_band_spy + PRICE_EPS
     # a level leaving the active set publishes its last signal without a call
     in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg, q)
-    out_of_play = None if in_play else out_of_play_reason(distance, ctx.velocity, s, cfg, q)
+    eta_s = arrival_s(distance, ctx.velocity, s, cfg, q)
+    out_of_play = None if in_play else out_of_play_reason(distance, eta_s, cfg)
     signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
     if inp.leaving or distance > cfg.call_distance_spy:
         # no call is formed beyond the call distance, so none is held from there either: a
@@ -107,7 +108,7 @@ def step(
         side=st.side,
         spot=ctx.spot,
         distance=distance,
-        eta_s=arrival_s(distance, ctx.velocity, s, cfg, q),
+        eta_s=eta_s,
         ratio=ctx.ratio,
         best_bid=_spy(ctx.book.best_bid(), ctx.ratio),
         best_ask=_spy(ctx.book.best_ask(), ctx.ratio),

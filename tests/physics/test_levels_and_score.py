@@ -120,9 +120,14 @@ def test_the_arrival_time_is_published() -> None:
 
 def test_an_out_of_play_level_says_why() -> None:
     cfg = PhysicsConfig()
-    assert out_of_play_reason(0.30, 0.05, 1, cfg) == "$0.30 from spot, beyond the $0.25 of a call"
-    assert out_of_play_reason(0.15, -0.03, 1, cfg) == "spot is not moving toward it"
-    assert out_of_play_reason(0.11, 0.005, 1, cfg) == (
+
+    def why(distance: float, velocity: float, thickness: float = 1.0) -> str:
+        eta = arrival_s(distance, velocity, 1, cfg, thickness)
+        return out_of_play_reason(distance, eta, cfg)
+
+    assert why(0.30, 0.05) == "$0.30 from spot, beyond the $0.25 of a call"
+    assert why(0.15, -0.03) == "spot is not moving toward it"
+    assert why(0.11, 0.005) == (
         "at its 5 s velocity through the defence spot would reach it in 12 s, beyond 5 s"
     )
-    assert out_of_play_reason(0.07, 0.005, 1, cfg, thickness=3.0).endswith("in 12 s, beyond 5 s")
+    assert why(0.07, 0.005, thickness=3.0).endswith("in 12 s, beyond 5 s")
