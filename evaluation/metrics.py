@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,8 +13,20 @@ import numpy as np
 from physics.config import PhysicsConfig
 from physics.fuel import session_date
 from physics.outcomes import LevelTest, brier, label_tests, log_loss, wilson
+from physics.score import CallName, call_step
 
 CALLS = ("BREAK", "BOUNCE")
+
+
+@dataclass(frozen=True, slots=True)
+class CallInputs:
+    """Per signal, what a level's call step took: enough to make the call again at other
+    thresholds (signals written before ``in_play`` was published do not carry it)."""
+
+    scored: np.ndarray  # bool: the raw score was observed, so the smoothed score moved the call
+    in_play: np.ndarray  # bool
+    distance: np.ndarray  # float, SPY $
+    active: np.ndarray  # bool: false on a level's signal as it leaves the active set
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +40,7 @@ class LevelSeries:
     break_score: np.ndarray  # float, NaN where null
     level_prices: np.ndarray | None = None  # per signal, for a level that moves (the VWAP)
     regimes: np.ndarray | None = None  # per signal, the fuel regime (str)
+    calling: CallInputs | None = None  # what the call was made from (None: not published)
 
     def price_path(self, ts_ns: np.ndarray) -> float | np.ndarray:
         """The level's price along a price path: its one price, or for a moving level the
@@ -46,6 +60,47 @@ class LevelSeries:
         """The signal published at or before ``t_ns``, or None if the level had none yet."""
         i = int(np.searchsorted(self.ts_ns, t_ns, side="right")) - 1
         return None if i < 0 else (str(self.signal[i]), float(self.break_score[i]))
+
+
+def exit_at(enter: float, cfg: PhysicsConfig) -> float:
+    """The exit threshold that goes with entry threshold ``enter``: the configured exit/entry
+    proportion (the configured exit itself at the configured entry)."""
+    if enter == cfg.signal_enter:
+        return cfg.signal_exit
+    return enter * cfg.signal_exit / cfg.signal_enter
+
+
+def recalled(lv: LevelSeries, enter: float, cfg: PhysicsConfig) -> LevelSeries:
+    """The level's series with every call made again at entry threshold ``enter`` (exit from
+    ``exit_at``) by the dataflow's own call step (``physics.score.call_step``) from its
+    published smoothed score. At the configured thresholds this reproduces the published calls
+    (``calls_reproduced``)."""
+    c = lv.calling
+    if c is None:
+        msg = "these signals do not carry in_play: the calls cannot be made again"
+        raise ValueError(msg)
+    held: CallName = "NEUTRAL"
+    out = []
+    for i in range(lv.ts_ns.size):
+        held, published = call_step(
+            held,
+            float(lv.break_score[i]) if c.scored[i] else None,
+            in_play=bool(c.in_play[i]),
+            abstain=lv.signal[i] == "ABSTAIN",  # missing or stale evidence: no threshold helps
+            reset=not c.active[i] or c.distance[i] > cfg.call_distance_spy,
+            enter=enter,
+            exit_=exit_at(enter, cfg),
+        )
+        out.append(published)
+    return dataclasses.replace(lv, signal=np.array(out))
+
+
+def calls_reproduced(levels: list[LevelSeries], cfg: PhysicsConfig) -> int:
+    """How many published signals the call step, run again at the configured thresholds, does
+    not reproduce: 0 unless the signals were made with another configuration."""
+    return sum(
+        int(np.sum(recalled(lv, cfg.signal_enter, cfg).signal != lv.signal)) for lv in levels
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +298,41 @@ def _by_regime(resolved: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]
         called = [s for s in mine if s.call in CALLS]
         out[regime] = {
             "base_rate_break": _rate(mine, lambda s: s.test.outcome == "BREAK", cfg),
+            "hit_rate": _rate(called, lambda s: s.call == s.test.outcome, cfg),
+        }
+    return out
+
+
+def threshold_tests(
+    ts_ns: np.ndarray, spot: np.ndarray, levels: list[LevelSeries], cfg: PhysicsConfig,
+    session: str | None = None,
+) -> dict[float, list[ScoredTest]]:  # fmt: skip
+    """The tests scored with the calls made again at each of ``sensitivity_signal_enter``
+    (exit in the configured exit/enter proportion). Empty when the signals do not carry what
+    the call was made from."""
+    if any(lv.calling is None for lv in levels):
+        return {}
+    out = {}
+    for enter in cfg.sensitivity_signal_enter:
+        again = [recalled(lv, enter, cfg) for lv in levels]
+        out[enter] = score_tests(ts_ns, spot, again, cfg, session=session)
+    return out
+
+
+def threshold_summary(
+    by_enter: dict[float, list[ScoredTest]], cfg: PhysicsConfig
+) -> dict[str, Any]:
+    """Coverage and hit rate at the touch at each entry threshold: a rate that holds only at
+    the configured threshold is a knife edge. Measured, not used to choose the threshold."""
+    if not by_enter:
+        return {"note": "the signals do not carry in_play (written before it was published)"}
+    out = {}
+    for enter, tests in by_enter.items():
+        resolved = [s for s in tests if s.test.outcome != "CENSORED"]
+        called = [s for s in resolved if s.call in CALLS]
+        out[str(enter)] = {
+            "exit": exit_at(enter, cfg),
+            "coverage": _rate(resolved, lambda s: s.call in CALLS, cfg),
             "hit_rate": _rate(called, lambda s: s.call == s.test.outcome, cfg),
         }
     return out

@@ -17,7 +17,16 @@ from matplotlib.figure import Figure  # the object API renders to files and need
 from connectors.databento.messages import SkipCounts, file_messages
 from dataflows.signals.decode import decode
 from dataflows.signals.items import BookBatch
-from evaluation.metrics import LevelSeries, ScoredTest, score_tests, summarise
+from evaluation.metrics import (
+    CallInputs,
+    LevelSeries,
+    ScoredTest,
+    calls_reproduced,
+    score_tests,
+    summarise,
+    threshold_summary,
+    threshold_tests,
+)
 from evaluation.options_regime import load_options, regimes_at
 from physics.book import two_sided_mids
 from physics.config import PhysicsConfig
@@ -45,6 +54,10 @@ def load_signals(path: Path) -> tuple[np.ndarray, np.ndarray, list[LevelSeries]]
                 d["score"].append(np.nan if s["break_score"] is None else s["break_score"])
                 d["price"].append(s["level_price"])
                 d["regime"].append(s["fuel"]["regime"])
+                d["scored"].append(s["break_score_raw"] is not None)
+                d["in_play"].append(s.get("in_play"))  # None: written before it was published
+                d["distance"].append(s["distance"])
+                d["active"].append(s.get("active", True))
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 msg = f"{path} line {n}: not a LevelSignal ({exc})"
                 raise InputError(msg) from exc
@@ -60,10 +73,22 @@ def load_signals(path: Path) -> tuple[np.ndarray, np.ndarray, list[LevelSeries]]
             np.array(d["score"], np.float64),
             np.array(d["price"], np.float64),
             np.array(d["regime"]),
+            _calling(d),
         )
         for lid, d in sorted(per_level.items())
     ]
     return ts, np.array([spot[t] for t in ts]), series
+
+
+def _calling(d: dict[str, list[Any]]) -> CallInputs | None:
+    if any(p is None for p in d["in_play"]):
+        return None
+    return CallInputs(
+        np.array(d["scored"], bool),
+        np.array(d["in_play"], bool),
+        np.array(d["distance"], np.float64),
+        np.array(d["active"], bool),
+    )
 
 
 def book_spot(paths: list[Path], ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -109,6 +134,12 @@ def evaluate(
         "sensitivity_to_outcome_move": {
             str(x): summarise(score_tests(ts, spot, levels, cfg, move=x), cfg)["hit_rate"]
             for x in (cfg.outcome_move_spy / 2, cfg.outcome_move_spy, cfg.outcome_move_spy * 1.5)
+        },
+        "sensitivity_to_call_threshold": {
+            "calls_not_reproduced": (
+                calls_reproduced(levels, cfg) if all(lv.calling for lv in levels) else None
+            ),
+            "at_signal_enter": threshold_summary(threshold_tests(ts, spot, levels, cfg), cfg),
         },
         "tests": [_test_row(s) for s in tests],
     }
@@ -225,10 +256,37 @@ outcomes; rates on fewer than {report["config"]["min_tests"]} cases are withheld
 {html.escape(json.dumps(report["summary"]["quiet_untested_level_signals"]))}.</p><table><tr><th>scenario</th><th>outcome</th>
 <th>call at the touch</th><th>runs</th></tr>{matrix}</table>
 <h2>Every test of the level, every run</h2><pre>{summary}</pre>
+<h2>Against the call's entry threshold</h2>
+<p>Every call made again from the published smoothed scores at other entry thresholds (the exit
+in the configured proportion), by the dataflow's own call step. Measured, not used to choose
+the threshold.</p>{_suite_threshold_table(report["sensitivity_to_call_threshold"])}
 <h2>Calibration</h2>{_img(calib_png)}
 <h2>Every run</h2><table><tr><th>scenario</th><th>side</th><th>seed</th><th>outcome</th>
 <th>call at the touch</th></tr>{rows}</table>
 """)
+
+
+def _suite_threshold_table(by_enter: dict[str, Any]) -> str:
+    def pct(r: dict[str, Any]) -> str:
+        return "withheld" if r["value"] is None else f"{r['value']:.0%} of {r['n']}"
+
+    def row(enter: str, v: dict[str, Any]) -> str:
+        if "note" in v:
+            return f"<tr><td>{enter}</td><td colspan=5>{html.escape(v['note'])}</td></tr>"
+        ft, quiet = v["first_tests"], v["quiet_untested_level_signals"]
+        quiet_calls = sum(n for s, n in quiet.items() if s in ("BREAK", "BOUNCE"))
+        return (
+            f"<tr><td>{enter}</td><td>{v['exit']:.2f}</td>"
+            f"<td>{ft['right']} / {ft['wrong']} / {ft['not_called']} of {ft['decided']}</td>"
+            f"<td>{pct(v['coverage'])}</td><td>{pct(v['hit_rate'])}</td><td>{quiet_calls}</td></tr>"
+        )
+
+    rows = "".join(row(enter, v) for enter, v in by_enter.items())
+    return (
+        "<table><tr><th>enter</th><th>exit</th><th>first tests: right / wrong / not called</th>"
+        "<th>every test: coverage</th><th>hit rate</th>"
+        f"<th>quiet runs: calls on untested levels</th></tr>{rows}</table>"
+    )
 
 
 _STYLE = """<style>body{font:14px system-ui;margin:2em}pre{background:#f6f6f6;padding:1em}
@@ -242,6 +300,7 @@ def _img(png: bytes) -> str:
 def _html(report: dict[str, Any], price_png: bytes, calib_png: bytes) -> str:
     summary = html.escape(json.dumps(report["summary"], indent=2))
     sens = html.escape(json.dumps(report["sensitivity_to_outcome_move"], indent=2))
+    calls_off = report["sensitivity_to_call_threshold"]["calls_not_reproduced"]
     rows = "".join(
         f"<tr><td>{t['level']}</td><td>{t['side']}</td><td>{t['touch_ns']}</td>"
         f"<td>{t['outcome']}</td><td>{t['call']}</td><td>{t['break_score']}</td>"
@@ -256,6 +315,29 @@ Rates on fewer than {report["config"]["min_tests"]} cases are withheld.</p>
 <h2>Summary</h2><pre>{summary}</pre>
 <h2>Calibration</h2>{_img(calib_png)}
 <h2>Hit rate against the outcome threshold</h2><pre>{sens}</pre>
+<h2>Against the call's entry threshold</h2>
+<p>The calls made again from the published smoothed scores at other entry thresholds (the exit
+in the configured proportion), by the dataflow's own call step; at the configured threshold
+they differ from the published calls in {calls_off} signals.</p>
+{_threshold_table(report["sensitivity_to_call_threshold"]["at_signal_enter"])}
 <h2>Every test</h2><table><tr><th>level</th><th>side</th><th>touch (ns)</th><th>outcome</th>
 <th>call</th><th>break score</th><th>call stood (s)</th></tr>{rows}</table>
 """
+
+
+def _threshold_table(by_enter: dict[str, Any]) -> str:
+    if "note" in by_enter:
+        return f"<p>{html.escape(by_enter['note'])}</p>"
+
+    def pct(r: dict[str, Any]) -> str:
+        return "withheld" if r["value"] is None else f"{r['value']:.0%} of {r['n']}"
+
+    rows = "".join(
+        f"<tr><td>{enter}</td><td>{v['exit']:.2f}</td><td>{pct(v['coverage'])}</td>"
+        f"<td>{pct(v['hit_rate'])}</td></tr>"
+        for enter, v in by_enter.items()
+    )
+    return (
+        "<table><tr><th>enter</th><th>exit</th><th>coverage (tests called)</th>"
+        f"<th>hit rate (calls right)</th></tr>{rows}</table>"
+    )

@@ -11,8 +11,17 @@ from pathlib import Path
 from typing import Any, get_args
 
 from dataflows.signals.main import replay_flow, run
-from evaluation.metrics import ScoredTest, score_tests, summarise
+from evaluation.metrics import (
+    LevelSeries,
+    ScoredTest,
+    recalled,
+    score_tests,
+    summarise,
+    threshold_summary,
+    threshold_tests,
+)
 from evaluation.report import book_spot, load_signals, write_suite_report
+from physics.config import PhysicsConfig
 from simulator.scenarios import SCENARIOS, Plan, Side, run_scenario
 from snapline.settings import Settings
 
@@ -35,6 +44,9 @@ class _RunResult:
     row: dict[str, Any]
     tests: list[ScoredTest]
     quiet_calls: Counter[str]
+    # per entry threshold: the tests, and the quiet run's signals on untested levels, with the
+    # calls made again at that threshold
+    by_enter: dict[float, tuple[list[ScoredTest], Counter[str]]]
 
 
 def run_suite(
@@ -68,11 +80,29 @@ def run_suite(
         "config": settings.physics.model_dump(mode="json"),
         "first_tests": first_test_calls([r.row for r in results]),
         "summary": summary,
+        "sensitivity_to_call_threshold": {
+            str(enter): _at_threshold(enter, results, settings.physics)
+            for enter in settings.physics.sensitivity_signal_enter
+        },
         "scenarios": [r.row for r in results],
     }
     (out / "suite.json").write_text(json.dumps(report, indent=2))
     write_suite_report(report, out)
     return report
+
+
+def _at_threshold(enter: float, results: list[_RunResult], cfg: PhysicsConfig) -> dict[str, Any]:
+    """The suite's figures with every call made again at entry threshold ``enter``."""
+    if any(enter not in r.by_enter for r in results):
+        return {"note": "the signals do not carry in_play (written before it was published)"}
+    tests = [t for r in results for t in r.by_enter[enter][0]]
+    return {
+        "first_tests": first_test_calls([_first_row(r.row, r.by_enter[enter][0]) for r in results]),
+        **threshold_summary({enter: tests}, cfg)[str(enter)],
+        "quiet_untested_level_signals": dict(
+            sum((r.by_enter[enter][1] for r in results), Counter())
+        ),
+    }
 
 
 def first_test_calls(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -96,17 +126,34 @@ def _one_run(r: _Run) -> _RunResult:
     run(replay_flow(r.settings.model_copy(update={"levels": [r.level]}), files, signals))
     ts, spot = book_spot(files[:1], cfg.es_spy_ratio)
     _, _, levels = load_signals(signals)
-    tests = score_tests(
-        ts, spot, [lv for lv in levels if lv.price == r.level], cfg, session=r.folder.name
+    mine = [lv for lv in levels if lv.price == r.level]
+    tests = score_tests(ts, spot, mine, cfg, session=r.folder.name)
+    row = _first_row({"scenario": r.name, "side": r.side, "seed": r.seed}, tests)
+    untested = [lv for lv in levels if not score_tests(ts, spot, [lv], cfg)]
+    quiet = r.name == "quiet"  # calls on levels price never tested must not happen
+    by_enter = {
+        enter: (tests_at, _quiet_calls(untested, enter, cfg) if quiet else Counter[str]())
+        for enter, tests_at in threshold_tests(ts, spot, mine, cfg, r.folder.name).items()
+    }
+    return _RunResult(
+        row, tests, _quiet_calls(untested, None, cfg) if quiet else Counter(), by_enter
     )
+
+
+def _quiet_calls(
+    untested: list[LevelSeries], enter: float | None, cfg: PhysicsConfig
+) -> Counter[str]:
+    """The signals published on levels price never tested: as published (``enter`` None) or
+    with the calls made again at entry threshold ``enter``."""
+    again = untested if enter is None else [recalled(lv, enter, cfg) for lv in untested]
+    return Counter(s for lv in again for s in lv.signal.tolist())
+
+
+def _first_row(run: dict[str, Any], tests: list[ScoredTest]) -> dict[str, Any]:
+    """A run's row: its first test's outcome and the call at its touch."""
     first = tests[0] if tests else None
-    row = {
-        "scenario": r.name, "side": r.side, "seed": r.seed,
+    return {
+        **{k: run[k] for k in ("scenario", "side", "seed")},
         "outcome": first.test.outcome if first else "NO_TEST",
         "call_at_touch": first.call if first else None,
-    }  # fmt: skip
-    quiet_calls = Counter[str]()
-    if r.name == "quiet":  # calls on levels price never tested must not happen
-        untested = [lv for lv in levels if not score_tests(ts, spot, [lv], cfg)]
-        quiet_calls.update(s for lv in untested for s in lv.signal.tolist())
-    return _RunResult(row, tests, quiet_calls)
+    }

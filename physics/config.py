@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -108,6 +109,11 @@ class PhysicsConfig(BaseModel):
         default=0.5, ge=0, le=1, description="SWEEP: |tape score| when spot crosses the level"
     )
     lead_times_s: tuple[float, ...] = Field(default=(1.0, 5.0, 30.0), description="calls before")
+    sensitivity_signal_enter: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
+        default=(0.2, 0.35, 0.5, 0.65),
+        description="entry thresholds the evaluation makes the calls again at (exit in the "
+        "configured proportion), to show how the hit rate and coverage move with it",
+    )
     min_tests: int = Field(default=30, ge=1, description="fewer: no rate is reported")
     stale_book_ms: float = Field(default=5000.0, gt=0, description="older book: ABSTAIN")
     max_book_gap_s: float = Field(

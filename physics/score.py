@@ -9,6 +9,7 @@ from typing import Literal
 
 from physics.config import PRICE_EPS, PhysicsConfig
 from physics.tape import toward_through_defence
+from schemas.level_signal import Call
 
 CallName = Literal["BREAK", "BOUNCE", "NEUTRAL"]
 
@@ -36,6 +37,30 @@ def call_with_hysteresis(prev: CallName, smoothed: float, enter: float, exit_: f
     if prev == "BOUNCE" and smoothed <= -exit_:
         return "BOUNCE"
     return "NEUTRAL"
+
+
+def call_step(
+    held: CallName,
+    smoothed: float | None,
+    *,
+    in_play: bool,
+    abstain: bool,
+    reset: bool,
+    enter: float,
+    exit_: float,
+) -> tuple[CallName, Call]:
+    """One snap of a level's call: the call it holds after the snap, and the one it publishes.
+
+    ``smoothed`` is the snap's smoothed score, None when no evidence was scored (the held call
+    is then left as it was). The call is published only in play, and ABSTAIN replaces it when
+    the evidence is missing or stale. ``reset`` (the level is beyond the call distance, or
+    leaving the active set) clears the held call after publishing, so a call is formed only
+    within reach. The dataflow's level step and the evaluation's threshold sensitivity both run
+    this, so the evaluation's recomputed calls are the dataflow's own."""
+    if smoothed is not None:
+        held = call_with_hysteresis(held, smoothed, enter, exit_)
+    published: Call = "ABSTAIN" if abstain else held if in_play else "NEUTRAL"
+    return ("NEUTRAL" if reset else held), published
 
 
 def level_in_play(

@@ -141,6 +141,12 @@ class LevelSignal(_Model):
         "null while spot is not moving toward the level or its velocity is not known yet "
         "(additive)",
     )
+    in_play: bool = Field(
+        default=False,
+        description="a test of the level may come: spot inside its touch band, or within the "
+        "call distance and due in the band within the approach horizon; a BREAK/BOUNCE is "
+        "published only in play (additive)",
+    )
     ratio: float = Field(description="ES / SPY ratio used for this snap")
     best_bid: float | None = Field(description="ES best bid in SPY $")
     best_ask: float | None = Field(description="ES best ask in SPY $")

@@ -19,7 +19,7 @@ from physics.score import (
     CallName,
     RollingMedian,
     arrival_s,
-    call_with_hysteresis,
+    call_step,
     combine,
     ewma,
     level_in_play,
@@ -27,7 +27,7 @@ from physics.score import (
 )
 from physics.tape import tape_score
 from schemas.level_event import LevelEvent
-from schemas.level_signal import Barrier, BarrierState, Call, Fuel, Health, LevelSignal, Side, Tape
+from schemas.level_signal import Barrier, BarrierState, Fuel, Health, LevelSignal, Side, Tape
 
 
 @dataclass(slots=True)
@@ -83,7 +83,6 @@ def step(
             st.smoothed, st.smoothed_ts_ns, raw, ctx.ts_ns, cfg.smoothing_half_life_s
         )
         st.smoothed_ts_ns = ctx.ts_ns
-        st.call = call_with_hysteresis(st.call, st.smoothed, cfg.signal_enter, cfg.signal_exit)
     stale = ctx.book_age_ms > cfg.stale_book_ms
     distance = abs(ctx.spot - inp.level.price)
     st.approached = st.approached or distance > cfg.touch_band_spy + PRICE_EPS
@@ -91,11 +90,15 @@ def step(
     in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg, q)
     eta_s = arrival_s(distance, ctx.velocity, s, cfg, q)
     out_of_play = None if in_play else out_of_play_reason(distance, eta_s, cfg)
-    signal: Call = "ABSTAIN" if raw is None or stale else st.call if in_play else "NEUTRAL"
-    if inp.leaving or distance > cfg.call_distance_spy:
-        # no call is formed beyond the call distance, so none is held from there either: a
-        # level coming closer is called once its score crosses the entry threshold nearby
-        st.call = "NEUTRAL"
+    st.call, signal = call_step(
+        st.call,
+        None if raw is None else st.smoothed,
+        in_play=in_play,
+        abstain=raw is None or stale,
+        reset=inp.leaving or distance > cfg.call_distance_spy,
+        enter=cfg.signal_enter,
+        exit_=cfg.signal_exit,
+    )
     st.snap_seq += 1
     published = LevelSignal(
         ts_event_ns=ctx.ts_ns,
@@ -109,6 +112,7 @@ def step(
         spot=ctx.spot,
         distance=distance,
         eta_s=eta_s,
+        in_play=in_play,
         ratio=ctx.ratio,
         best_bid=_spy(ctx.book.best_bid(), ctx.ratio),
         best_ask=_spy(ctx.book.best_ask(), ctx.ratio),

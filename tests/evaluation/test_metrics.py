@@ -1,6 +1,15 @@
 import numpy as np
 
-from evaluation.metrics import LevelSeries, clustered_ci, score_tests, summarise
+from evaluation.metrics import (
+    CallInputs,
+    LevelSeries,
+    clustered_ci,
+    recalled,
+    score_tests,
+    summarise,
+    threshold_summary,
+    threshold_tests,
+)
 from physics.config import PhysicsConfig
 from physics.outcomes import wilson
 
@@ -123,3 +132,44 @@ def test_tests_are_counted_by_the_fuel_regime_at_the_touch() -> None:
     assert by["DAMPEN"]["base_rate_break"]["value"] == 0.0
     assert by["AMPLIFY"]["base_rate_break"]["value"] == 1.0
     assert by["AMPLIFY"]["hit_rate"]["value"] == by["DAMPEN"]["hit_rate"]["value"] == 1.0
+
+
+def test_calls_made_again_at_other_thresholds_follow_the_smoothed_score() -> None:
+    # a resistance at 480 approached from 479.80: the smoothed score climbs to 0.45 at the touch
+    # (t = 4 s), having passed 0.25 at 2 s; price then breaks
+    ts = np.arange(12, dtype=np.int64) * S
+    spot = np.array(
+        [479.8, 479.85, 479.9, 479.93, 480.02, 480.1, 480.2, 480.3, 480.3, 480.3, 480.3, 480.3]
+    )
+    scores = [0.0, 0.1, 0.25, 0.3, 0.45, 0.5]
+    published = ["NEUTRAL", "NEUTRAL", "NEUTRAL", "NEUTRAL", "BREAK", "BREAK"]
+    lv = LevelSeries(
+        480.0, ("round",), ts[:6], np.array(published), np.array(scores),
+        calling=CallInputs(
+            scored=np.ones(6, bool), in_play=np.ones(6, bool),
+            distance=np.abs(spot[:6] - 480.0), active=np.ones(6, bool),
+        ),
+    )  # fmt: skip
+    cfg = PhysicsConfig(min_tests=1, sensitivity_signal_enter=(0.2, 0.35, 0.5))
+    # at the configured 0.35 / 0.20 the published calls come back
+    assert recalled(lv, 0.35, cfg).signal.tolist() == published
+    # at 0.2 the call comes two snaps earlier; at 0.5 not until after the touch
+    assert recalled(lv, 0.2, cfg).signal.tolist()[2:5] == ["BREAK"] * 3
+    by_enter = threshold_tests(ts, spot, [lv], cfg)
+    assert [by_enter[e][0].call for e in (0.2, 0.35, 0.5)] == ["BREAK", "BREAK", "NEUTRAL"]
+    table = threshold_summary(by_enter, cfg)
+    assert table["0.5"]["coverage"]["value"] == 0.0
+    assert table["0.2"]["hit_rate"]["value"] == 1.0
+    # a level beyond the call distance does not carry a call formed there into reach
+    far = LevelSeries(
+        480.0, ("round",), ts[:3], np.array(["NEUTRAL"] * 3), np.array([0.5, 0.3, 0.3]),
+        calling=CallInputs(
+            np.ones(3, bool), np.array([False, True, True]), np.array([0.4, 0.2, 0.1]),
+            np.ones(3, bool),
+        ),
+    )  # fmt: skip
+    assert recalled(far, 0.35, cfg).signal.tolist() == ["NEUTRAL"] * 3
+    # signals without in_play cannot be called again: the table says so
+    assert "note" in threshold_summary(
+        threshold_tests(ts, spot, [series(480.0, [(0, "NEUTRAL", 0.0)])], cfg), cfg
+    )

@@ -43,7 +43,18 @@ def test_report_on_the_sample_is_complete_and_reproducible(tmp_path: Path) -> No
     s = report["summary"]
     assert s["tests"] == s["resolved"] + s["censored"] == len(report["tests"]) > 0
     assert {t["outcome"] for t in report["tests"]} <= {"BREAK", "BOUNCE", "CENSORED"}
+    # the calls made again by the call step at the configured thresholds are the published ones,
+    # and at the configured threshold the sensitivity table repeats the summary
+    sens = report["sensitivity_to_call_threshold"]
+    assert sens["calls_not_reproduced"] == 0
+    at = sens["at_signal_enter"]
+    assert at[str(report["config"]["signal_enter"])]["coverage"] == s["coverage"]
+    assert at[str(report["config"]["signal_enter"])]["hit_rate"] == s["hit_rate"]
+    calls = [v["hit_rate"]["n"] for v in at.values()]  # tests called at each threshold
+    assert calls == sorted(calls, reverse=True)  # a higher threshold calls no more tests
+    assert calls[0] > calls[-1]
     page = (tmp_path / "a" / "index.html").read_text()
+    assert "entry threshold" in page
     assert page.count("data:image/png;base64,") == 2  # self-contained
     assert (tmp_path / "a" / "price.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -22,11 +22,17 @@ def test_suite_scores_every_scenario_and_makes_no_calls_on_untested_levels(tmp_p
     assert (tmp_path / "suite.json").is_file()
     ft = report["first_tests"]
     assert ft["decided"] == sum(r["outcome"] in ("BREAK", "BOUNCE") for r in rows)
+    # the calls made again at the configured threshold give back the published figures
+    sens = report["sensitivity_to_call_threshold"]
+    at = sens[str(report["config"]["signal_enter"])]
+    assert at["first_tests"] == ft
+    assert at["hit_rate"] == report["summary"]["hit_rate"]
+    assert at["quiet_untested_level_signals"] == quiet
     page = (tmp_path / "index.html").read_text()
     assert f"Decided in {ft['decided']} runs: called right at the touch in {ft['right']}" in page
-    assert page.count("<tr><td>") == len(rows) + len({
+    assert page.count("<tr><td>") == len(rows) + len(sens) + len({
         (r["scenario"], r["outcome"], r["call_at_touch"]) for r in rows
-    })  # fmt: skip  # a row per run, and one per cell of the first-test table
+    })  # fmt: skip  # a row per run, per threshold, and per cell of the first-test table
     assert (tmp_path / "calibration.png").stat().st_size > 1000
 
 

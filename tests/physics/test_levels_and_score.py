@@ -4,6 +4,7 @@ from physics.config import PhysicsConfig
 from physics.levels import active_levels, level_id, round_levels
 from physics.score import (
     arrival_s,
+    call_step,
     call_with_hysteresis,
     ewma,
     level_in_play,
@@ -55,6 +56,30 @@ def test_ewma_halves_the_gap_every_half_life() -> None:
 )
 def test_hysteresis(prev: str, s: float, expected: str) -> None:
     assert call_with_hysteresis(prev, s, 0.35, 0.20) == expected  # type: ignore[arg-type]
+
+
+def test_call_step_publishes_in_play_holds_out_of_play_and_resets_out_of_reach() -> None:
+    kw = {"enter": 0.35, "exit_": 0.20}
+    # formed while out of play: held, not published
+    assert call_step("NEUTRAL", 0.5, in_play=False, abstain=False, reset=False, **kw) == (
+        "BREAK",
+        "NEUTRAL",
+    )
+    # held through a snap without evidence (no score): published once in play
+    assert call_step("BREAK", None, in_play=True, abstain=False, reset=False, **kw) == (
+        "BREAK",
+        "BREAK",
+    )
+    # missing or stale evidence publishes ABSTAIN but keeps the call held
+    assert call_step("BREAK", 0.3, in_play=True, abstain=True, reset=False, **kw) == (
+        "BREAK",
+        "ABSTAIN",
+    )
+    # beyond the call distance: published as usual, then cleared
+    assert call_step("BOUNCE", -0.5, in_play=True, abstain=False, reset=True, **kw) == (
+        "NEUTRAL",
+        "BOUNCE",
+    )
 
 
 def test_config_rejects_exit_above_enter() -> None:
