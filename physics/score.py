@@ -82,21 +82,22 @@ def level_in_play(
     band from the start there was none."""
     if not approached:
         return False
-    gap = distance - cfg.touch_band_spy
-    if gap <= PRICE_EPS:  # inside, as the outcome labels count it
+    # timed by arrival_s itself, so a published eta_s and in_play never disagree at the horizon
+    eta_s = arrival_s(distance, velocity, s, cfg, thickness)
+    if eta_s == 0.0:  # inside the band, as the outcome labels count it
         return True
     if distance > cfg.call_distance_spy:
         return False
     if velocity is None:
         return True
-    return toward_through_defence(velocity, s, thickness) * cfg.approach_horizon_s >= gap
+    return eta_s is not None and eta_s <= cfg.approach_horizon_s
 
 
 def arrival_s(
     distance: float, velocity: float | None, s: int, cfg: PhysicsConfig, thickness: float = 1.0
 ) -> float | None:
     """Seconds until spot reaches the level's touch band at its tape-window velocity through
-    the defence, as ``level_in_play`` times the approach: ``(d - b) / (s u / q)``; 0 inside
+    the defence (``level_in_play`` holds it to the horizon): ``(d - b) / (s u / q)``; 0 inside
     the band; None while spot is not moving toward the level or its velocity is unknown."""
     gap = distance - cfg.touch_band_spy
     if gap <= PRICE_EPS:

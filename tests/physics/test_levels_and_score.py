@@ -130,6 +130,14 @@ def test_arrival_is_timed_through_the_defence() -> None:
     assert not level_in_play(0.07, -0.005, 1, True, cfg, thickness=0.05)
 
 
+def test_in_play_and_the_published_arrival_time_agree_at_the_horizon() -> None:
+    cfg = PhysicsConfig()
+    # 11 cents to the band at 2.2 cents a second: 5 s, the horizon itself (in floating point
+    # 0.022 * 5 falls short of 0.11, while 0.11 / 0.022 is 5.0)
+    assert arrival_s(0.16, 0.022, 1, cfg) == cfg.approach_horizon_s
+    assert level_in_play(0.16, 0.022, 1, True, cfg)
+
+
 def test_the_arrival_time_is_published() -> None:
     cfg = PhysicsConfig()
     # docs/physics.md: 0.15 from a resistance at +0.03 $/s through an ordinary defence, 3.3 s;
