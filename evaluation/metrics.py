@@ -132,16 +132,15 @@ def standing_for_s(lv: LevelSeries, starts: np.ndarray, t_ns: int) -> float | No
 
 def score_tests(
     ts_ns: np.ndarray, spot: np.ndarray, levels: list[LevelSeries], cfg: PhysicsConfig,
-    move: float | None = None, session: str | None = None,
+    session: str | None = None,
 ) -> list[ScoredTest]:  # fmt: skip
     """Label every test of every level and attach the calls published before it. ``session``
     names the session the path belongs to (default: each test's New York trading date)."""
-    x = cfg.outcome_move_spy if move is None else move
     out = []
     for lv in levels:
         starts = run_starts(lv.signal)
         for t in label_tests(
-            ts_ns, spot, lv.price_path(ts_ns), cfg.touch_band_spy, x,
+            ts_ns, spot, lv.price_path(ts_ns), cfg.touch_band_spy, cfg.outcome_move_spy,
             int(cfg.outcome_horizon_s * 1e9),
         ):  # fmt: skip
             now = lv.at(t.touch_ns)

@@ -131,10 +131,7 @@ def evaluate(
         },
         "config": cfg.model_dump(mode="json"),
         "summary": summary,
-        "sensitivity_to_outcome_move": {
-            str(x): summarise(score_tests(ts, spot, levels, cfg, move=x), cfg)["hit_rate"]
-            for x in (cfg.outcome_move_spy / 2, cfg.outcome_move_spy, cfg.outcome_move_spy * 1.5)
-        },
+        "sensitivity_to_outcome": _outcome_sensitivity(ts, spot, levels, cfg),
         "sensitivity_to_call_threshold": {
             "calls_not_reproduced": (
                 calls_reproduced(levels, cfg) if all(lv.calling for lv in levels) else None
@@ -151,6 +148,29 @@ def evaluate(
     (out / "calibration.png").write_bytes(calib_png)
     (out / "index.html").write_text(_html(report, price_png, calib_png))
     return report
+
+
+OUTCOME_THRESHOLDS = ("outcome_move_spy", "outcome_horizon_s", "touch_band_spy")
+
+
+def _outcome_sensitivity(
+    ts: np.ndarray, spot: np.ndarray, levels: list[LevelSeries], cfg: PhysicsConfig
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The tests labelled again with each outcome threshold scaled by each of
+    ``sensitivity_outcome_scales`` (the others as configured): how many, how often they broke,
+    how often the calls were right."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name in OUTCOME_THRESHOLDS:
+        out[name] = {}
+        for scale in cfg.sensitivity_outcome_scales:
+            value = getattr(cfg, name) * scale
+            s = summarise(score_tests(ts, spot, levels, cfg.model_copy(update={name: value})), cfg)
+            out[name][f"{value:g}"] = {
+                "tests": s["resolved"],
+                "base_rate_break": s["base_rate_break"],
+                "hit_rate": s["hit_rate"],
+            }
+    return out
 
 
 def _regimes_from(
@@ -267,9 +287,6 @@ the threshold.</p>{_suite_threshold_table(report["sensitivity_to_call_threshold"
 
 
 def _suite_threshold_table(by_enter: dict[str, Any]) -> str:
-    def pct(r: dict[str, Any]) -> str:
-        return "withheld" if r["value"] is None else f"{r['value']:.0%} of {r['n']}"
-
     def row(enter: str, v: dict[str, Any]) -> str:
         if "note" in v:
             return f"<tr><td>{enter}</td><td colspan=5>{html.escape(v['note'])}</td></tr>"
@@ -278,7 +295,7 @@ def _suite_threshold_table(by_enter: dict[str, Any]) -> str:
         return (
             f"<tr><td>{enter}</td><td>{v['exit']:.2f}</td>"
             f"<td>{ft['right']} / {ft['wrong']} / {ft['not_called']} of {ft['decided']}</td>"
-            f"<td>{pct(v['coverage'])}</td><td>{pct(v['hit_rate'])}</td><td>{quiet_calls}</td></tr>"
+            f"<td>{_pct(v['coverage'])}</td><td>{_pct(v['hit_rate'])}</td><td>{quiet_calls}</td></tr>"
         )
 
     rows = "".join(row(enter, v) for enter, v in by_enter.items())
@@ -299,7 +316,6 @@ def _img(png: bytes) -> str:
 
 def _html(report: dict[str, Any], price_png: bytes, calib_png: bytes) -> str:
     summary = html.escape(json.dumps(report["summary"], indent=2))
-    sens = html.escape(json.dumps(report["sensitivity_to_outcome_move"], indent=2))
     calls_off = report["sensitivity_to_call_threshold"]["calls_not_reproduced"]
     rows = "".join(
         f"<tr><td>{t['level']}</td><td>{t['side']}</td><td>{t['touch_ns']}</td>"
@@ -314,7 +330,9 @@ Rates on fewer than {report["config"]["min_tests"]} cases are withheld.</p>
 {_img(price_png)}
 <h2>Summary</h2><pre>{summary}</pre>
 <h2>Calibration</h2>{_img(calib_png)}
-<h2>Hit rate against the outcome threshold</h2><pre>{sens}</pre>
+<h2>Against the outcome's thresholds</h2>
+<p>The tests labelled again with one threshold of the outcome rule moved, the others as
+configured.</p>{_outcome_table(report["sensitivity_to_outcome"])}
 <h2>Against the call's entry threshold</h2>
 <p>The calls made again from the published smoothed scores at other entry thresholds (the exit
 in the configured proportion), by the dataflow's own call step; at the configured threshold
@@ -325,16 +343,30 @@ they differ from the published calls in {calls_off} signals.</p>
 """
 
 
+def _pct(r: dict[str, Any]) -> str:
+    return "withheld" if r["value"] is None else f"{r['value']:.0%} of {r['n']}"
+
+
+def _outcome_table(by_threshold: dict[str, dict[str, dict[str, Any]]]) -> str:
+    rows = "".join(
+        f"<tr><td>{name}</td><td>{value}</td><td>{v['tests']}</td>"
+        f"<td>{_pct(v['base_rate_break'])}</td><td>{_pct(v['hit_rate'])}</td></tr>"
+        for name, values in by_threshold.items()
+        for value, v in values.items()
+    )
+    return (
+        "<table><tr><th>threshold</th><th>value</th><th>decided tests</th><th>broke</th>"
+        f"<th>calls right</th></tr>{rows}</table>"
+    )
+
+
 def _threshold_table(by_enter: dict[str, Any]) -> str:
     if "note" in by_enter:
         return f"<p>{html.escape(by_enter['note'])}</p>"
 
-    def pct(r: dict[str, Any]) -> str:
-        return "withheld" if r["value"] is None else f"{r['value']:.0%} of {r['n']}"
-
     rows = "".join(
-        f"<tr><td>{enter}</td><td>{v['exit']:.2f}</td><td>{pct(v['coverage'])}</td>"
-        f"<td>{pct(v['hit_rate'])}</td></tr>"
+        f"<tr><td>{enter}</td><td>{v['exit']:.2f}</td><td>{_pct(v['coverage'])}</td>"
+        f"<td>{_pct(v['hit_rate'])}</td></tr>"
         for enter, v in by_enter.items()
     )
     return (

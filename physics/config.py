@@ -109,6 +109,11 @@ class PhysicsConfig(BaseModel):
         default=0.5, ge=0, le=1, description="SWEEP: |tape score| when spot crosses the level"
     )
     lead_times_s: tuple[float, ...] = Field(default=(1.0, 5.0, 30.0), description="calls before")
+    sensitivity_outcome_scales: tuple[Annotated[float, Field(gt=0)], ...] = Field(
+        default=(0.5, 1.0, 1.5),
+        description="the evaluation labels the tests again with the outcome move, horizon and "
+        "touch band each scaled by these, to show how far its rates rest on them",
+    )
     sensitivity_signal_enter: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
         default=(0.2, 0.35, 0.5, 0.65),
         description="entry thresholds the evaluation makes the calls again at (exit in the "

@@ -43,6 +43,10 @@ def test_report_on_the_sample_is_complete_and_reproducible(tmp_path: Path) -> No
     s = report["summary"]
     assert s["tests"] == s["resolved"] + s["censored"] == len(report["tests"]) > 0
     assert {t["outcome"] for t in report["tests"]} <= {"BREAK", "BOUNCE", "CENSORED"}
+    # each outcome threshold moved in turn; at its configured value, the summary's own figures
+    for name, values in report["sensitivity_to_outcome"].items():
+        assert len(values) == len(report["config"]["sensitivity_outcome_scales"])
+        assert values[f"{report['config'][name]:g}"]["hit_rate"] == s["hit_rate"]
     # the calls made again by the call step at the configured thresholds are the published ones,
     # and at the configured threshold the sensitivity table repeats the summary
     sens = report["sensitivity_to_call_threshold"]
