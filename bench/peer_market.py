@@ -11,7 +11,7 @@ kept one book row per state key (``r<seq>``), never as one growing value:
 - ``trades``: trades not yet matched to a book transition;
 - ``buckets``: flows by price per snap interval; ``window``: their running sum over the
   barrier window (add the interval that enters, subtract the one that leaves);
-- ``sides``: each level's last side (exactly at the level, the side is kept).
+- ``sides``: each level's last side (kept while spot is inside the touch band, as snapline).
 
 Event time, as snapline: a snap at T is computed once both streams are past T; a stream
 whose last message (the end when the run started) has been processed no longer holds any
@@ -29,7 +29,8 @@ import numpy as np
 from bench import peer_book as pb
 from dataflows.signals.items import BookBatch, TradeBatch
 from physics.config import PhysicsConfig
-from physics.levels import active_levels
+from physics.levels import active_levels, side_of
+from schemas.level_signal import Side
 
 NEVER = -(2**62)
 ENDED = 2**62
@@ -248,7 +249,7 @@ class _Window:
 
 def _levels(
     cfg: PeerConfig, t: int, book: pb.Row, start: pb.Row, flows: dict[str, list[int]],
-    sides: dict[str, str], clock: dict[str, Any],
+    sides: dict[str, Side], clock: dict[str, Any],
 ) -> list[dict[str, Any]]:  # fmt: skip
     p = cfg.physics
     mid = pb.mid_ticks(book)
@@ -258,9 +259,7 @@ def _levels(
     spot = mid * p.es_tick / p.es_spy_ratio
     out = []
     for lv in active_levels(spot, cfg.levels, p):
-        prev = sides.get(lv.level_id)
-        side = "support" if spot > lv.price else "resistance" if spot < lv.price else prev
-        side = side or "support"
+        side = side_of(spot, lv.price, sides.get(lv.level_id), p.touch_band_spy)
         sides[lv.level_id] = side
         s = pb.BIDS if side == "support" else pb.ASKS
         level_es = lv.price * p.es_spy_ratio

@@ -13,7 +13,7 @@ import numpy as np
 from physics.config import PhysicsConfig
 from physics.fuel import session_date
 from physics.outcomes import LevelTest, brier, label_tests, log_loss, wilson
-from physics.score import CallName, call_step
+from physics.score import CallName, across_the_level, call_step
 
 CALLS = ("BREAK", "BOUNCE")
 
@@ -41,6 +41,7 @@ class LevelSeries:
     level_prices: np.ndarray | None = None  # per signal, for a level that moves (the VWAP)
     regimes: np.ndarray | None = None  # per signal, the fuel regime (str)
     calling: CallInputs | None = None  # what the call was made from (None: not published)
+    sides: np.ndarray | None = None  # per signal, support or resistance (str)
 
     def price_path(self, ts_ns: np.ndarray) -> float | np.ndarray:
         """The level's price along a price path: its one price, or for a moving level the
@@ -82,6 +83,8 @@ def recalled(lv: LevelSeries, enter: float, cfg: PhysicsConfig) -> LevelSeries:
     held: CallName = "NEUTRAL"
     out = []
     for i in range(lv.ts_ns.size):
+        if i and lv.sides is not None and lv.sides[i] != lv.sides[i - 1]:
+            _, held = across_the_level(None, held)  # spot crossed: the held call turns with it
         held, published = call_step(
             held,
             float(lv.break_score[i]) if c.scored[i] else None,
@@ -113,6 +116,9 @@ class ScoredTest:
     session: str = ""  # tests of one session share its market: intervals cluster on it
     lead_s: float | None = None  # how long the BREAK/BOUNCE call at the touch had stood
     regime: str = "MISSING"  # the fuel regime published at or before the touch
+    # the call published ``d`` seconds into the test, read on the test's side (spot through the
+    # level: the other side's BOUNCE is this test's BREAK), or DECIDED when the outcome came first
+    after_calls: dict[float, str] = field(default_factory=dict)
 
 
 def run_starts(signal: np.ndarray) -> np.ndarray:
@@ -154,10 +160,29 @@ def score_tests(
                 ScoredTest(
                     t, lv.kinds, call, now[1] if now else np.nan, leads,
                     session or session_date(t.touch_ns).isoformat(), standing,
-                    lv.regime_at(t.touch_ns),
+                    lv.regime_at(t.touch_ns), _calls_after(lv, t, cfg),
                 )
             )  # fmt: skip
     return sorted(out, key=lambda s: (s.test.touch_ns, s.test.level))
+
+
+def _calls_after(lv: LevelSeries, t: LevelTest, cfg: PhysicsConfig) -> dict[float, str]:
+    """The call published ``d`` seconds into the test for each ``d`` of ``after_touch_s``:
+    evidence taken strictly before the outcome, so DECIDED once the outcome is known (and
+    for a censored test, whose outcome never is)."""
+    out = {}
+    for d in cfg.after_touch_s:
+        at_ns = t.touch_ns + int(d * 1e9)
+        if t.decided_ns is None or t.decided_ns <= at_ns:
+            out[d] = "DECIDED"
+            continue
+        i = int(np.searchsorted(lv.ts_ns, at_ns, side="right")) - 1
+        call = "NONE" if i < 0 else str(lv.signal[i])
+        if lv.sides is not None and i >= 0 and lv.sides[i] != t.side:
+            # spot is through the level: a bounce off the other side is this test's break
+            call = {"BREAK": "BOUNCE", "BOUNCE": "BREAK"}.get(call, call)
+        out[d] = call
+    return out
 
 
 def summarise(tests: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]:
@@ -178,6 +203,9 @@ def summarise(tests: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]:
         "probability": _probability(resolved, cfg),
         "hit_rate_at_lead_s": {
             str(lead): _lead_rate(resolved, lead, cfg) for lead in cfg.lead_times_s
+        },
+        "hit_rate_after_touch_s": {
+            str(d): _after_rate(resolved, d, cfg) for d in cfg.after_touch_s
         },
         "lead_time_s": {
             "all": _spread([s.lead_s for s in called], cfg),
@@ -278,6 +306,18 @@ def _reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict[str,
 def _lead_rate(resolved: list[ScoredTest], lead: float, cfg: PhysicsConfig) -> dict[str, Any]:
     called = [s for s in resolved if s.lead_calls.get(lead) in CALLS]
     return _rate(called, lambda s: s.lead_calls[lead] == s.test.outcome, cfg)
+
+
+def _after_rate(resolved: list[ScoredTest], d: float, cfg: PhysicsConfig) -> dict[str, Any]:
+    """Of the tests still undecided ``d`` s into the test: how many had a call then
+    (coverage), and how many of those were right."""
+    open_ = [s for s in resolved if s.after_calls.get(d, "DECIDED") != "DECIDED"]
+    called = [s for s in open_ if s.after_calls[d] in CALLS]
+    return {
+        "undecided": len(open_),
+        "coverage": _rate(open_, lambda s: s.after_calls[d] in CALLS, cfg),
+        "hit_rate": _rate(called, lambda s: s.after_calls[d] == s.test.outcome, cfg),
+    }
 
 
 def _by_kind(resolved: list[ScoredTest], cfg: PhysicsConfig) -> dict[str, Any]:

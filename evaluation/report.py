@@ -58,6 +58,7 @@ def load_signals(path: Path) -> tuple[np.ndarray, np.ndarray, list[LevelSeries]]
                 d["in_play"].append(s.get("in_play"))  # None: written before it was published
                 d["distance"].append(s["distance"])
                 d["active"].append(s.get("active", True))
+                d["side"].append(s["side"])
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 msg = f"{path} line {n}: not a LevelSignal ({exc})"
                 raise InputError(msg) from exc
@@ -74,6 +75,7 @@ def load_signals(path: Path) -> tuple[np.ndarray, np.ndarray, list[LevelSeries]]
             np.array(d["price"], np.float64),
             np.array(d["regime"]),
             _calling(d),
+            np.array(d["side"]),
         )
         for lid, d in sorted(per_level.items())
     ]
@@ -193,6 +195,7 @@ def _test_row(s: ScoredTest) -> dict[str, Any]:
         "decided_ns": t.decided_ns, "kinds": list(s.kinds), "regime": s.regime, "call": s.call,
         "break_score": None if np.isnan(s.break_score) else s.break_score,
         "calls_before": {str(k): v for k, v in s.lead_calls.items()}, "call_stood_s": s.lead_s,
+        "calls_after": {str(k): v for k, v in s.after_calls.items()},
     }  # fmt: skip
 
 
@@ -263,6 +266,7 @@ def write_suite_report(report: dict[str, Any], out: Path) -> None:
     )
     first, last = report["first_seed"], report["first_seed"] + report["seeds"] - 1
     ft = report["first_tests"]
+    after = _after_sentence(report["first_tests_after_touch_s"])
     summary = html.escape(json.dumps(report["summary"], indent=2))
     (out / "index.html").write_text(f"""<!doctype html><meta charset="utf-8">
 <title>snapline scenario suite</title>{_STYLE}
@@ -273,7 +277,9 @@ outcomes; rates on fewer than {report["config"]["min_tests"]} cases are withheld
 <h2>The call at each run's first test</h2>
 <p>Decided in {ft["decided"]} runs: called right at the touch in {ft["right"]}, wrong in
 {ft["wrong"]}, not called in {ft["not_called"]}. Quiet sessions, signals on levels never tested:
-{html.escape(json.dumps(report["summary"]["quiet_untested_level_signals"]))}.</p><table><tr><th>scenario</th><th>outcome</th>
+{html.escape(json.dumps(report["summary"]["quiet_untested_level_signals"]))}.</p>
+<p>Into the test, while it is still undecided: {after}.</p>
+<table><tr><th>scenario</th><th>outcome</th>
 <th>call at the touch</th><th>runs</th></tr>{matrix}</table>
 <h2>Every test of the level, every run</h2><pre>{summary}</pre>
 <h2>Against the call's entry threshold</h2>
@@ -284,6 +290,14 @@ the threshold.</p>{_suite_threshold_table(report["sensitivity_to_call_threshold"
 <h2>Every run</h2><table><tr><th>scenario</th><th>side</th><th>seed</th><th>outcome</th>
 <th>call at the touch</th></tr>{rows}</table>
 """)
+
+
+def _after_sentence(after: dict[str, dict[str, int]]) -> str:
+    return "; ".join(
+        f"{d} s after the touch, right in {v['right']}, wrong in {v['wrong']}, not called in "
+        f"{v['not_called']} of {v['still_open']} ({v['decided_sooner']} decided sooner)"
+        for d, v in after.items()
+    )
 
 
 def _suite_threshold_table(by_enter: dict[str, Any]) -> str:

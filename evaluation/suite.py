@@ -79,6 +79,10 @@ def run_suite(
         "first_seed": first_seed,
         "config": settings.physics.model_dump(mode="json"),
         "first_tests": first_test_calls([r.row for r in results]),
+        "first_tests_after_touch_s": {
+            str(d): first_test_calls_after([r.row for r in results], d)
+            for d in settings.physics.after_touch_s
+        },
         "summary": summary,
         "sensitivity_to_call_threshold": {
             str(enter): _at_threshold(enter, results, settings.physics)
@@ -113,6 +117,20 @@ def first_test_calls(rows: list[dict[str, Any]]) -> dict[str, int]:
     wrong = sum(r["call_at_touch"] in ("BREAK", "BOUNCE") for r in decided) - right
     return {"decided": len(decided), "right": right, "wrong": wrong,
             "not_called": len(decided) - right - wrong}  # fmt: skip
+
+
+def first_test_calls_after(rows: list[dict[str, Any]], d: float) -> dict[str, int]:
+    """``first_test_calls`` with the call published ``d`` s into the test, over the runs whose
+    first test was decided and not yet by then (``decided_sooner`` counts the others)."""
+    decided = [r for r in rows if r["outcome"] in ("BREAK", "BOUNCE")]
+    sooner = [r for r in decided if r["calls_after_touch"].get(str(d), "DECIDED") == "DECIDED"]
+    open_ = [
+        {"outcome": r["outcome"], "call_at_touch": r["calls_after_touch"][str(d)]}
+        for r in decided
+        if r not in sooner
+    ]
+    counts = first_test_calls(open_)
+    return {"decided_sooner": len(sooner), "still_open": counts.pop("decided"), **counts}
 
 
 def _one_run(r: _Run) -> _RunResult:
@@ -150,10 +168,12 @@ def _quiet_calls(
 
 
 def _first_row(run: dict[str, Any], tests: list[ScoredTest]) -> dict[str, Any]:
-    """A run's row: its first test's outcome and the call at its touch."""
+    """A run's row: its first test's outcome, the call at its touch and the calls published
+    into the test until the outcome was known."""
     first = tests[0] if tests else None
     return {
         **{k: run[k] for k in ("scenario", "side", "seed")},
         "outcome": first.test.outcome if first else "NO_TEST",
         "call_at_touch": first.call if first else None,
+        "calls_after_touch": {str(d): c for d, c in first.after_calls.items()} if first else {},
     }

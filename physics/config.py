@@ -109,6 +109,11 @@ class PhysicsConfig(BaseModel):
         default=0.5, ge=0, le=1, description="SWEEP: |tape score| when spot crosses the level"
     )
     lead_times_s: tuple[float, ...] = Field(default=(1.0, 5.0, 30.0), description="calls before")
+    after_touch_s: tuple[Annotated[float, Field(gt=0)], ...] = Field(
+        default=(1.0, 2.0, 5.0),
+        description="the evaluation also scores the call this long into a test, on the tests "
+        "not yet decided then: how fast the evidence at the level shows what it will do",
+    )
     sensitivity_outcome_scales: tuple[Annotated[float, Field(gt=0)], ...] = Field(
         default=(0.5, 1.0, 1.5),
         description="the evaluation labels the tests again with the outcome move, horizon and "

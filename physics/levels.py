@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from physics.config import PRICE_EPS, PhysicsConfig
+from schemas.level_signal import Side
 
 KIND_EXPLICIT = "explicit"
 KIND_ROUND = "round"
@@ -68,3 +69,17 @@ def active_levels(
         prices[lid] = round(price, 2)
         kinds.setdefault(lid, set()).add(kind)
     return [Level(lid, prices[lid], tuple(sorted(kinds[lid]))) for lid in sorted(kinds)]
+
+
+def side_of(spot: float, level: float, previous: Side | None, touch_band: float) -> Side:
+    """Support below spot, resistance above. A level being tested keeps the side price came
+    from until spot leaves its touch band on the other side, as a test's outcome is labelled
+    (DESIGN §8): spot wavering across the level inside the band is one test, not a side
+    turning at each tick; exactly at a level with no side yet, support."""
+    if previous is not None and abs(spot - level) <= touch_band + PRICE_EPS:
+        return previous
+    if spot > level:
+        return "support"
+    if spot < level:
+        return "resistance"
+    return previous or "support"

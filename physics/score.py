@@ -129,6 +129,16 @@ def combine(scores: dict[str, float | None], weights: dict[str, float]) -> float
     return sum(weights[k] * v for k, v in present.items()) / total
 
 
+def across_the_level(smoothed: float | None, call: CallName) -> tuple[float | None, CallName]:
+    """The smoothed score and held call of a level whose side has just turned (spot crossed
+    it). Scores are signed by the side (positive: through the level), so a break of a
+    resistance is a bounce off the support it becomes: the belief about where price goes
+    carries over with its sign turned, instead of reading the other way for as long as the
+    smoothing takes to forget it."""
+    turned: CallName = "BOUNCE" if call == "BREAK" else "BREAK" if call == "BOUNCE" else "NEUTRAL"
+    return (None if smoothed is None else -smoothed), turned
+
+
 class RollingMedian:
     """Median of the last ``size`` values (a level's recent depth, for WALL)."""
 
@@ -143,6 +153,11 @@ class RollingMedian:
         if len(self._window) > self.size:
             old = self._window.popleft()
             del self._sorted[bisect.bisect_left(self._sorted, old)]
+
+    def negate(self) -> None:
+        """Every value's sign turned (the robust score of a level whose side turned)."""
+        self._window = deque(-x for x in self._window)
+        self._sorted = sorted(-x for x in self._sorted)
 
     def median(self) -> float | None:
         n = len(self._sorted)

@@ -130,7 +130,11 @@ class LevelSignal(_Model):
         "away): a consumer keeping the latest signal per level drops it (additive)",
     )
     level_kinds: list[str]
-    side: Side
+    side: Side = Field(
+        description="support: spot above the level, a break goes down; resistance: spot below, "
+        "a break goes up. Kept while spot is inside the touch band (one test), turned once it "
+        "leaves the band on the other side"
+    )
     spot: float = Field(description="SPY $ (ES mid / ratio)")
     distance: float = Field(ge=0, description="|spot - level_price|, SPY $")
     eta_s: float | None = Field(

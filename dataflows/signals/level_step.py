@@ -15,9 +15,11 @@ from physics import barrier as bar
 from physics.book import SideAtLevel
 from physics.config import PRICE_EPS, PhysicsConfig
 from physics.events import LevelWatch
+from physics.levels import side_of
 from physics.score import (
     CallName,
     RollingMedian,
+    across_the_level,
     arrival_s,
     call_step,
     combine,
@@ -51,15 +53,6 @@ class LevelOutput:
     events: list[LevelEvent]
 
 
-def side_of(spot: float, level: float, previous: Side | None) -> Side:
-    """Support below spot, resistance above; exactly at the level, keep the previous side."""
-    if spot > level:
-        return "support"
-    if spot < level:
-        return "resistance"
-    return previous or "support"
-
-
 def step(
     state: LevelState | None, inp: LevelInput, cfg: PhysicsConfig
 ) -> tuple[LevelState, LevelOutput]:
@@ -67,7 +60,11 @@ def step(
         RollingMedian(cfg.depth_median_snaps), RollingMedian(cfg.robust_window_snaps)
     )
     ctx = inp.context
-    st.side = side_of(ctx.spot, inp.level.price, st.side)
+    side = side_of(ctx.spot, inp.level.price, st.side, cfg.touch_band_spy)
+    if st.side is not None and side != st.side:
+        st.smoothed, st.call = across_the_level(st.smoothed, st.call)
+        st.raw_median.negate()
+    st.side = side
     s = -1 if st.side == "support" else 1
     defending = inp.bids if st.side == "support" else inp.asks
     barrier = _barrier(defending, ctx, st, cfg)

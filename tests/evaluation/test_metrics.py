@@ -173,3 +173,37 @@ def test_calls_made_again_at_other_thresholds_follow_the_smoothed_score() -> Non
     assert "note" in threshold_summary(
         threshold_tests(ts, spot, [series(480.0, [(0, "NEUTRAL", 0.0)])], cfg), cfg
     )
+
+
+def test_calls_into_the_test_are_read_on_its_side_until_the_outcome_is_known() -> None:
+    # a resistance touched at 4 s (spot 480.02), through to 480.06 at 5 s: the signal there is
+    # the support's BOUNCE, this test's BREAK; decided (0.20 through) at 7 s
+    ts = np.arange(10, dtype=np.int64) * S
+    spot = np.array([479.8, 479.85, 479.9, 479.93, 480.02, 480.06, 480.1, 480.25, 480.3, 480.3])
+    lv = LevelSeries(
+        480.0, ("round",), ts[:8],
+        np.array(["NEUTRAL"] * 4 + ["BREAK", "BOUNCE", "NEUTRAL", "BOUNCE"]),
+        np.array([0.0, 0.1, 0.2, 0.3, 0.4, -0.5, -0.3, -0.5]),
+        sides=np.array(["resistance"] * 5 + ["support"] * 3),
+    )  # fmt: skip
+    cfg = PhysicsConfig(min_tests=1, after_touch_s=(1.0, 2.0, 3.0))
+    (t,) = score_tests(ts, spot, [lv], cfg)
+    assert (t.test.side, t.test.outcome, t.test.decided_ns) == ("resistance", "BREAK", 7 * S)
+    assert t.after_calls == {1.0: "BREAK", 2.0: "NEUTRAL", 3.0: "DECIDED"}
+    after = summarise([t], cfg)["hit_rate_after_touch_s"]
+    assert after["1.0"]["hit_rate"]["value"] == 1.0
+    assert after["2.0"]["coverage"]["value"] == 0.0
+    assert after["3.0"]["undecided"] == 0
+
+
+def test_calls_made_again_turn_with_the_side_as_the_dataflow_does() -> None:
+    # BREAK on the resistance at 0.5; spot through, the support's score -0.3 (0.3 the other
+    # way round, in the hold zone): the held call turned with the side is BOUNCE, published
+    ts = np.array([0, 1], np.int64) * S
+    lv = LevelSeries(
+        480.0, ("round",), ts, np.array(["BREAK", "BOUNCE"]), np.array([0.5, -0.3]),
+        calling=CallInputs(np.ones(2, bool), np.ones(2, bool), np.array([0.04, 0.06]),
+                           np.ones(2, bool)),
+        sides=np.array(["resistance", "support"]),
+    )  # fmt: skip
+    assert recalled(lv, 0.35, PhysicsConfig()).signal.tolist() == ["BREAK", "BOUNCE"]

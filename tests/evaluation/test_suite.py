@@ -28,8 +28,13 @@ def test_suite_scores_every_scenario_and_makes_no_calls_on_untested_levels(tmp_p
     assert at["first_tests"] == ft
     assert at["hit_rate"] == report["summary"]["hit_rate"]
     assert at["quiet_untested_level_signals"] == quiet
+    # into the test: every decided first test is either still open or was decided sooner
+    for after in report["first_tests_after_touch_s"].values():
+        assert after["still_open"] + after["decided_sooner"] == ft["decided"]
+        assert after["right"] + after["wrong"] + after["not_called"] == after["still_open"]
     page = (tmp_path / "index.html").read_text()
     assert f"Decided in {ft['decided']} runs: called right at the touch in {ft['right']}" in page
+    assert "1.0 s after the touch, right in" in page
     assert page.count("<tr><td>") == len(rows) + len(sens) + len({
         (r["scenario"], r["outcome"], r["call_at_touch"]) for r in rows
     })  # fmt: skip  # a row per run, per threshold, and per cell of the first-test table

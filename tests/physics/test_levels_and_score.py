@@ -3,6 +3,8 @@ import pytest
 from physics.config import PhysicsConfig
 from physics.levels import active_levels, level_id, round_levels
 from physics.score import (
+    RollingMedian,
+    across_the_level,
     arrival_s,
     call_step,
     call_with_hysteresis,
@@ -164,3 +166,16 @@ def test_an_out_of_play_level_says_why() -> None:
         "at its 5 s velocity through the defence spot would reach it in 12 s, beyond 5 s"
     )
     assert why(0.07, 0.005, thickness=3.0).endswith("in 12 s, beyond 5 s")
+
+
+def test_across_the_level_the_belief_keeps_its_direction() -> None:
+    assert across_the_level(0.5, "BREAK") == (-0.5, "BOUNCE")  # through the level: it held on
+    assert across_the_level(-0.4, "BOUNCE") == (0.4, "BREAK")
+    assert across_the_level(None, "NEUTRAL") == (None, "NEUTRAL")
+    m = RollingMedian(3)
+    for x in (0.1, 0.2, 0.9, -0.3):
+        m.add(x)
+    m.negate()
+    assert m.median() == -0.2  # of -0.2, -0.9, 0.3
+    m.add(-1.0)  # the oldest (-0.2) leaves
+    assert m.median() == -0.9
