@@ -11,6 +11,11 @@ class SimBook:
 
     bids: dict[int, int] = field(default_factory=dict)
     asks: dict[int, int] = field(default_factory=dict)
+    # Size one agent (a wall, an iceberg) holds at a price, inside that price's queue: the
+    # crowd's cancels take a share of the crowd's own orders, never of it; it leaves only by
+    # being traded against (first: it was posted before the crowd's churning orders) or by
+    # its owner.
+    held: dict[tuple[bool, int], int] = field(default_factory=dict)
     # The top of each side, kept until that side changes: every record reads both sides.
     _top: dict[bool, list[tuple[int, int]]] = field(default_factory=dict)
 
@@ -25,8 +30,24 @@ class SimBook:
         side = self.bids if bid else self.asks
         side[tick] = side.get(tick, 0) + size
 
+    def add_held(self, bid: bool, tick: int, size: int) -> None:
+        """Rest ``size`` at ``tick`` as the agent's own (see ``held``)."""
+        self.add(bid, tick, size)
+        self.held[bid, tick] = self.held.get((bid, tick), 0) + size
+
+    def held_at(self, bid: bool, tick: int) -> int:
+        return self.held.get((bid, tick), 0)
+
+    def crowd_at(self, bid: bool, tick: int) -> int:
+        """The queue at ``tick`` less the agent's own size: what the crowd can cancel."""
+        return (self.bids if bid else self.asks).get(tick, 0) - self.held_at(bid, tick)
+
     def cancel(self, bid: bool, tick: int, size: int) -> int:
-        """Remove up to ``size`` at ``tick``; returns what was removed."""
+        """The crowd cancels up to ``size`` of its own orders at ``tick``; returns what was
+        removed."""
+        return self._remove(bid, tick, min(size, self.crowd_at(bid, tick)))
+
+    def _remove(self, bid: bool, tick: int, size: int) -> int:
         self._top.pop(bid, None)
         side = self.bids if bid else self.asks
         have = side.get(tick, 0)
@@ -47,10 +68,19 @@ class SimBook:
             if limit is not None and (tick > limit if buy else tick < limit):
                 break
             take = min(size, book[tick])
-            self.cancel(not buy, tick, take)
+            self._remove(not buy, tick, take)
+            held = self.held_at(not buy, tick)
+            if held:  # the agent's size trades first
+                self._set_held(not buy, tick, held - min(held, take))
             fills.append((tick, take))
             size -= take
         return fills
+
+    def _set_held(self, bid: bool, tick: int, size: int) -> None:
+        if size:
+            self.held[bid, tick] = size
+        else:
+            self.held.pop((bid, tick), None)
 
     def prune(self, keep_ticks: int) -> None:
         """Forget queues further than ``keep_ticks`` from the touch: nobody trades them, and a
@@ -60,6 +90,11 @@ class SimBook:
             self.bids = {t: q for t, q in self.bids.items() if t >= bb - keep_ticks}
         if ba is not None:
             self.asks = {t: q for t, q in self.asks.items() if t <= ba + keep_ticks}
+        self.held = {
+            (bid, t): q
+            for (bid, t), q in self.held.items()
+            if t in (self.bids if bid else self.asks)
+        }
         self._top.clear()
 
     def top(self, bid: bool) -> list[tuple[int, int]]:

@@ -72,7 +72,7 @@ class _Sim:
             self.book.add(False, mid + 1 + i, int(self.rng.integers(lo, hi)))
         if plan.name in ("wall", "absorption"):
             size = p.wall_lots if plan.name == "wall" else p.iceberg_show
-            self.book.add(self._defending_bid(), self.level, size)
+            self.book.add_held(self._defending_bid(), self.level, size)
         world = OptionsWorld(
             plan.options, session_date(plan.start_ns), (mid + 0.5) * TICK / plan.ratio, self.rng,
             plan.level_spy, GAMMA.get(plan.name),
@@ -93,8 +93,8 @@ class _Sim:
         recv = self.t + self.p.latency_ns
         self.out.book_record(self.book, action, bid, tick, size, self.t, recv, last)
 
-    def _add(self, bid: bool, tick: int, size: int) -> None:
-        self.book.add(bid, tick, size)
+    def _add(self, bid: bool, tick: int, size: int, held: bool = False) -> None:
+        (self.book.add_held if held else self.book.add)(bid, tick, size)
         self._emit("A", bid, tick, size)
 
     def _cancel(self, bid: bool, tick: int, size: int) -> None:
@@ -143,12 +143,12 @@ class _Sim:
 
     def _agents(self) -> None:
         p, name, lvl, bid = self.p, self.plan.name, self.level, self._defending_bid()
-        if name == "wall" and self._queue(bid, lvl) < p.wall_refill_below:
-            self._add(bid, lvl, p.wall_refill_lots)
-        elif name == "absorption" and self._queue(bid, lvl) < 10 and self.iceberg_left > 0:
-            refill = min(p.iceberg_show, self.iceberg_left)
+        if name == "wall" and self.book.held_at(bid, lvl) < p.wall_refill_below:
+            self._add(bid, lvl, p.wall_refill_lots, held=True)
+        elif name == "absorption" and not self.book.held_at(bid, lvl) and self.iceberg_left > 0:
+            refill = min(p.iceberg_show, self.iceberg_left)  # the slice shown once filled
             self.iceberg_left -= refill
-            self._add(bid, lvl, refill)
+            self._add(bid, lvl, refill, held=True)
         elif (
             name == "vacuum"
             and abs(self._mid_tick() - lvl) <= p.vacuum_near_ticks
@@ -180,7 +180,7 @@ class _Sim:
             # Each resting order cancels at its own rate, so a queue loses a share of itself:
             # queues settle where adds and cancels balance instead of growing all day.
             share = self.rng.uniform(0, 2 * p.cancel_share)
-            self._cancel(bid, tick, max(1, round(self._queue(bid, tick) * share)))
+            self._cancel(bid, tick, max(1, round(self.book.crowd_at(bid, tick) * share)))
         else:
             size = int(min(self.rng.geometric(p.trade_lots_p), p.trade_lots_max))
             self._market(self.rng.random() < self._buy_probability(), size)
