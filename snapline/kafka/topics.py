@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
     AdminClient,
@@ -11,6 +13,7 @@ from confluent_kafka.admin import (
     NewPartitions,
     NewTopic,
     ResourceType,
+    TopicMetadata,
 )
 
 from snapline.errors import TopicError
@@ -20,13 +23,21 @@ TIMEOUT_S = 30.0
 
 
 def apply_topics(admin: AdminClient, catalog: TopicCatalog) -> list[str]:
-    """Make the cluster match the catalog; returns one line per change made."""
+    """Make the cluster match the catalog; returns one line per change made. Returns once the
+    cluster lists every topic of the catalog, so that what follows can use them."""
     existing = admin.list_topics(timeout=TIMEOUT_S).topics
     changes: list[str] = []
     missing = [s for s in catalog.specs if s.name not in existing]
     if missing:
-        _create(admin, missing)
-        changes += [f"created {s.name} ({s.partitions} partitions)" for s in missing]
+        # a listing can lag behind topics created a moment ago (by another client, or by an
+        # apply just before): those are there already, to be aligned, not reported as new
+        already = _create(admin, missing)
+        created = {s.name for s in missing} - already
+        changes += [
+            f"created {s.name} ({s.partitions} partitions)" for s in missing if s.name in created
+        ]
+        listed = _listed(admin, [s.name for s in catalog.specs])
+        existing = {name: meta for name, meta in listed.items() if name not in created}
     for spec in catalog.specs:
         if spec.name in existing:
             changes += _grow(admin, spec, len(existing[spec.name].partitions))
@@ -34,13 +45,29 @@ def apply_topics(admin: AdminClient, catalog: TopicCatalog) -> list[str]:
     return changes
 
 
+def _listed(admin: AdminClient, names: list[str]) -> dict[str, TopicMetadata]:
+    """The cluster's metadata of ``names``, once it lists them all (within ``TIMEOUT_S``)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        topics = admin.list_topics(timeout=TIMEOUT_S).topics
+        if all(n in topics for n in names):
+            return {n: topics[n] for n in names}
+        if time.monotonic() > deadline:
+            absent = ", ".join(n for n in names if n not in topics)
+            msg = f"topics created but not listed by the cluster within {TIMEOUT_S:g} s: {absent}"
+            raise TopicError(msg)
+        time.sleep(0.1)
+
+
 def delete_topics(admin: AdminClient, names: list[str]) -> None:
     for fut in admin.delete_topics(names, operation_timeout=TIMEOUT_S).values():
         fut.result()
 
 
-def _create(admin: AdminClient, specs: list[TopicSpec]) -> None:
+def _create(admin: AdminClient, specs: list[TopicSpec]) -> set[str]:
+    """Create ``specs``; returns the names that turned out to exist already."""
     new = [NewTopic(s.name, s.partitions, s.replication_factor, config=s.config) for s in specs]
+    already = set()
     for name, fut in admin.create_topics(new, operation_timeout=TIMEOUT_S).items():
         try:
             fut.result()
@@ -48,6 +75,8 @@ def _create(admin: AdminClient, specs: list[TopicSpec]) -> None:
             if exc.args[0].code() != exc.args[0].TOPIC_ALREADY_EXISTS:
                 msg = f"cannot create topic {name}: {exc.args[0].str()}"
                 raise TopicError(msg) from None
+            already.add(name)
+    return already
 
 
 def _grow(admin: AdminClient, spec: TopicSpec, current: int) -> list[str]:
