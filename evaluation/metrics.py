@@ -13,7 +13,7 @@ import numpy as np
 from physics.config import PhysicsConfig
 from physics.fuel import session_date
 from physics.outcomes import LevelTest, brier, label_tests, log_loss, wilson
-from physics.score import CallName, across_the_level, call_step
+from physics.score import CallName, across_the_level, call_step, turned
 
 CALLS = ("BREAK", "BOUNCE")
 
@@ -180,7 +180,7 @@ def _calls_after(lv: LevelSeries, t: LevelTest, cfg: PhysicsConfig) -> dict[floa
         call = "NONE" if i < 0 else str(lv.signal[i])
         if lv.sides is not None and i >= 0 and lv.sides[i] != t.side:
             # spot is through the level: a bounce off the other side is this test's break
-            call = {"BREAK": "BOUNCE", "BOUNCE": "BREAK"}.get(call, call)
+            call = turned(call)
         out[d] = call
     return out
 

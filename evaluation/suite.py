@@ -123,14 +123,15 @@ def first_test_calls_after(rows: list[dict[str, Any]], d: float) -> dict[str, in
     """``first_test_calls`` with the call published ``d`` s into the test, over the runs whose
     first test was decided and not yet by then (``decided_sooner`` counts the others)."""
     decided = [r for r in rows if r["outcome"] in ("BREAK", "BOUNCE")]
-    sooner = [r for r in decided if r["calls_after_touch"].get(str(d), "DECIDED") == "DECIDED"]
+    calls = [r["calls_after_touch"].get(str(d), "DECIDED") for r in decided]
     open_ = [
-        {"outcome": r["outcome"], "call_at_touch": r["calls_after_touch"][str(d)]}
-        for r in decided
-        if r not in sooner
+        {"outcome": r["outcome"], "call_at_touch": c}
+        for r, c in zip(decided, calls, strict=True)
+        if c != "DECIDED"
     ]
+    sooner = len(decided) - len(open_)
     counts = first_test_calls(open_)
-    return {"decided_sooner": len(sooner), "still_open": counts.pop("decided"), **counts}
+    return {"decided_sooner": sooner, "still_open": counts.pop("decided"), **counts}
 
 
 def _one_run(r: _Run) -> _RunResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from typing import Literal
+from typing import Literal, cast
 
 from physics.config import PRICE_EPS, PhysicsConfig
 from physics.tape import toward_through_defence
@@ -129,14 +129,18 @@ def combine(scores: dict[str, float | None], weights: dict[str, float]) -> float
     return sum(weights[k] * v for k, v in present.items()) / total
 
 
+def turned(call: str) -> str:
+    """A call read from the other side of its level: BREAK <-> BOUNCE, anything else kept."""
+    return {"BREAK": "BOUNCE", "BOUNCE": "BREAK"}.get(call, call)
+
+
 def across_the_level(smoothed: float | None, call: CallName) -> tuple[float | None, CallName]:
     """The smoothed score and held call of a level whose side has just turned (spot crossed
     it). Scores are signed by the side (positive: through the level), so a break of a
     resistance is a bounce off the support it becomes: the belief about where price goes
     carries over with its sign turned, instead of reading the other way for as long as the
     smoothing takes to forget it."""
-    turned: CallName = "BOUNCE" if call == "BREAK" else "BREAK" if call == "BOUNCE" else "NEUTRAL"
-    return (None if smoothed is None else -smoothed), turned
+    return (None if smoothed is None else -smoothed), cast(CallName, turned(call))
 
 
 class RollingMedian:
@@ -157,7 +161,7 @@ class RollingMedian:
     def negate(self) -> None:
         """Every value's sign turned (the robust score of a level whose side turned)."""
         self._window = deque(-x for x in self._window)
-        self._sorted = sorted(-x for x in self._sorted)
+        self._sorted = [-x for x in reversed(self._sorted)]  # negated, the order reverses
 
     def median(self) -> float | None:
         n = len(self._sorted)
