@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from dataflows.signals.main import replay_flow, run
 from simulator.scenarios import Plan, run_scenario
@@ -61,6 +62,25 @@ def _outage(broker: LocalBroker) -> float:
     return time.monotonic() - t0
 
 
+def _await_first_signals(
+    s: Settings, flow: subprocess.Popen[str], timeout_s: float = 60.0
+) -> None:
+    """Return once the signals topic holds a message (the flow is consuming and publishing)."""
+    topic = TopicCatalog.from_settings(s).name("signals")
+    c = Consumer({**s.kafka.client_config(), "group.id": "tests"})
+    try:
+        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and flow.poll() is None:
+            ends = [c.get_watermark_offsets(TopicPartition(topic, p))[1] for p in parts]
+            if sum(ends) > 0:
+                return
+            time.sleep(0.02)
+    finally:
+        c.close()
+    raise AssertionError(f"no signal published: {flow.poll()=}")
+
+
 def _replayed(s: Settings, files: list[Path], out: Path) -> list[dict[str, Any]]:
     run(replay_flow(s, files, out))
     return [json.loads(line) for line in out.read_text().splitlines()]
@@ -83,11 +103,17 @@ def test_broker_restart_under_ingest_and_dataflow_loses_nothing(
     _outage(broker)
     _, err = ingest.communicate(timeout=180)
     assert ingest.returncode == 0, err
-    # 2. the dataflow over it, with the broker down for 5 s mid-run
+    # 2. the dataflow over it, with the broker down for 5 s mid-run: held (SIGSTOP) once its
+    # first signals are out, so the outage starts mid-run however fast the flow is (it read
+    # the whole topic in under 4 s on CI, before a fixed sleep ended)
     flow = _cli(s, "run", "signals", "--until-end")
-    time.sleep(4)
-    assert flow.poll() is None, flow.communicate()
-    _outage(broker)
+    _await_first_signals(s, flow)
+    os.kill(flow.pid, signal.SIGSTOP)
+    assert flow.poll() is None, "the flow ended before the outage"
+    broker.stop()
+    os.kill(flow.pid, signal.SIGCONT)  # it runs on with the broker down
+    time.sleep(OUTAGE_S)
+    broker.start()
     _, err = flow.communicate(timeout=300)
     assert flow.returncode == 0, err
     via_kafka = signals_of(read_all(s, TopicCatalog.from_settings(s).name("signals")))
