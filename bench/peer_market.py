@@ -265,17 +265,24 @@ def _levels(
         level_es = lv.price * p.es_spy_ratio
         lo, hi = pb.band(level_es, p.band_ticks * p.es_tick, p.es_tick)
         depth, depth_start = pb.band_depth(book, s, lo, hi), pb.band_depth(start, s, lo, hi)
-        a = c = f = 0
+        # a test of the level trades where spot (half a tick from the trade) is in the touch
+        # band: the fills there are what the resilience counts
+        near_lo, near_hi = pb.band(
+            level_es, p.touch_band_spy * p.es_spy_ratio - p.es_tick / 2, p.es_tick
+        )
+        a = c = f = f_touch = 0
         for tk in range(lo, hi + 1):
             acc = flows.get(f"{s}:{tk}")
             if acc:
                 a, c, f = a + acc[0], c + acc[1], f + acc[2]
+                if (tk <= near_hi) if s == pb.BIDS else (tk >= near_lo):
+                    f_touch += acc[2]
         seen = pb.observable(book, s, level_es, p.es_tick)
         prices = pb.restable(book, s, lo, hi)
         peak = pb.largest_queue(book, s, lo, hi)
         queue = pb.typical_queue(book, s)
         v, score = pb.barrier(
-            depth_start, depth, peak, f, queue, prices, p.wall_queue_multiple, p.vacuum_eps
+            depth_start, depth, peak, f_touch, queue, prices, p.wall_queue_multiple, p.vacuum_eps
         )
         out.append({
             "kind": "level", "ts_ns": t, "level_id": lv.level_id, "side": side, "spot": spot,

@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from physics.config import PhysicsConfig
+from physics.config import PRICE_EPS, PhysicsConfig
 
 StateName = Literal["VACUUM", "WALL", "ABSORPTION", "WEAK", "NEUTRAL"]
 F64 = npt.NDArray[np.float64]
@@ -84,6 +84,22 @@ def restable_prices(lo_tick: I64, hi_tick: I64, other_best_tick: float, bids: bo
         n = hi_tick - np.maximum(lo_tick, edge + 1) + 1
     restable: I64 = np.clip(n, 0, hi_tick - lo_tick + 1)
     return restable
+
+
+def touch_ticks(
+    level_es: F64, lo_tick: I64, hi_tick: I64, touch_band_es: float, tick: float
+) -> tuple[I64, I64]:
+    """The part of each band a test of the level trades at, in ticks: asks from ``lo`` (the
+    first returned) up to the band's top, bids from the band's bottom up to ``hi``.
+
+    A trade at an ask ``p`` puts spot about half a tick below it (a one-tick spread), so it
+    is inside the touch band ``b`` when ``p >= L - (b - tick / 2)``; bids mirror it. The band
+    (``band_ticks`` either side) reaches the book's own touch while price is still on its
+    way, and ordinary trading there is not aggression the level absorbed."""
+    reach = touch_band_es - tick / 2
+    asks_from = np.ceil((level_es - reach) / tick - PRICE_EPS).astype(np.int64)
+    bids_to = np.floor((level_es + reach) / tick + PRICE_EPS).astype(np.int64)
+    return np.maximum(asks_from, lo_tick), np.minimum(bids_to, hi_tick)
 
 
 def thickness(depth: F64, typical_queue: F64, band_prices: float | I64, eps: float) -> F64:

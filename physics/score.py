@@ -120,13 +120,19 @@ def out_of_play_reason(distance: float, eta_s: float | None, cfg: PhysicsConfig)
 
 
 def combine(scores: dict[str, float | None], weights: dict[str, float]) -> float | None:
-    """Weighted mean of the evidence that is present; missing evidence drops out and the
-    weights renormalise. None when nothing is present."""
+    """The evidence present, each reading weighted by its weight and by its own strength:
+    ``sum(w |x| x) / sum(w |x|)``. Missing evidence drops out; None when nothing is present, 0
+    when every reading is 0.
+
+    A reading of 0 says nothing either way, so it is not counted as evidence of NEUTRAL: in a
+    plain weighted mean a clear wall (barrier -0.8) beside a tape that says little (+0.2)
+    and an even gamma book (0) pooled to -0.27, no call; here it is -0.64."""
     present = {k: v for k, v in scores.items() if v is not None and weights.get(k, 0.0) > 0}
     if not present:
         return None
-    total = sum(weights[k] for k in present)
-    return sum(weights[k] * v for k, v in present.items()) / total
+    strength = {k: weights[k] * abs(v) for k, v in present.items()}
+    total = sum(strength.values())
+    return sum(strength[k] * v for k, v in present.items()) / total if total > 0 else 0.0
 
 
 def turned(call: str) -> str:

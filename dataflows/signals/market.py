@@ -33,7 +33,7 @@ from dataflows.signals.items import (
 )
 from dataflows.signals.options import OptionsState
 from dataflows.signals.price_window import PriceWindow
-from physics.barrier import band_scores, restable_prices
+from physics.barrier import band_scores, restable_prices, touch_ticks
 from physics.book import Book, SideAtLevel, SideEvidence, at, sides_evidence
 from physics.config import PRICE_EPS, PhysicsConfig
 from physics.flows import price_flows
@@ -293,6 +293,7 @@ class MarketState:
         # each level's band in ticks (a level need not sit on a tick)
         lo = np.ceil((level_es - half_band) / p.es_tick - PRICE_EPS).astype(np.int64)
         hi = np.floor((level_es + half_band) / p.es_tick + PRICE_EPS).astype(np.int64)
+        touch_lo, touch_hi = touch_ticks(level_es, lo, hi, p.touch_band_spy * ratio, p.es_tick)
         sides = {}
         for bids, now_ev, start_ev in (
             (True, bids_now, bids_start),
@@ -304,23 +305,26 @@ class MarketState:
             found = self.flows[bids].band_at(t, lo, hi, defends)
             other_best = (book.ask_px if bids else book.bid_px)[0]
             # cached evidence and flows come back as the very same objects while unchanged;
-            # the opposite best price by its bytes (an empty side's NaN equals itself)
+            # the opposite best price and the touch ticks by their bytes (an empty side's NaN
+            # equals itself)
             inputs = (now_ev, start_ev, found)
-            price = other_best.tobytes()
+            at_touch = (lo, touch_hi) if bids else (touch_lo, hi)  # where a test trades
+            key = other_best.tobytes() + touch_lo.tobytes() + touch_hi.tobytes()
             seen = self._side_seen.get(bids)
-            if seen is not None and seen[1] == price and all(map(operator.is_, seen[0], inputs)):
+            if seen is not None and seen[1] == key and all(map(operator.is_, seen[0], inputs)):
                 sides[bids] = seen[2]  # a quiet book: the same evidence as the last snap
                 continue
             flows, refills = found
             restable = restable_prices(lo, hi, other_best / p.es_tick, bids)
+            absorbed = self.flows[bids].filled_in(t, *at_touch)  # for the resilience
             scores = band_scores(
-                start_ev.depth, now_ev.depth, now_ev.peak, flows.filled, now_ev.typical_queue,
+                start_ev.depth, now_ev.depth, now_ev.peak, absorbed, now_ev.typical_queue,
                 restable, p,
             )  # fmt: skip
             sides[bids] = [
                 at(now_ev, i, start_ev, flows, refills[i], scores) for i in range(len(levels))
             ]
-            self._side_seen[bids] = (inputs, price, sides[bids])
+            self._side_seen[bids] = (inputs, key, sides[bids])
         fuels = fuel.at([lv.price for lv in levels])
         return [
             LevelInput(

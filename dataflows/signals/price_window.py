@@ -66,6 +66,12 @@ class PriceWindow:
         self._last = (asked, found)
         return found
 
+    def filled_in(self, t_ns: int, lo_tick: I64, hi_tick: I64) -> I64:
+        """Filled volume in ``[lo_tick, hi_tick]`` per level over ``(t - window, t]``."""
+        if self._advance(t_ns):
+            self._last = None
+        return self._bands(t_ns, lo_tick, hi_tick).filled
+
     def _refills(
         self, t_ns: int, lo_tick: I64, hi_tick: I64, filled: npt.NDArray[np.bool_]
     ) -> list[Refill | None]:

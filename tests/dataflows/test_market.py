@@ -176,6 +176,22 @@ def test_only_sellers_fill_bids(buyer: bool, filled: int, pulled: int) -> None:
     assert (bids.filled, bids.cancelled) == (filled, pulled)
 
 
+def test_resilience_counts_the_fills_a_test_of_the_level_trades() -> None:
+    # sellers fill 6 at the best bid, 4800.00: inside the band of a support at 479.95 (ES
+    # 4799.50) and of one at 480.00, but a trade at 4800.00 puts spot at 480.0125, $0.0625
+    # from 479.95 (outside its touch band): flow in its band, not aggression it absorbed
+    before, after = book("book", 10), book("book", 120)
+    after.bid_sz[0, 0] = 4
+    tape = trades("tape", 50, size=6)
+    tape.is_buy[:], tape.is_sell[:] = False, True
+    cfg = MarketConfig(PhysicsConfig(), partitions=("book", "tape"), explicit_levels=(479.95,))
+    out = run([before, after, tape, PartitionEnd("book"), PartitionEnd("tape")], cfg)
+    bids = {li.level.level_id: li.bids for li in out if (li.context.ts_ns - T0) // MS == 200}
+    assert bids["479.95"].filled == bids["480.00"].filled == 6
+    assert bids["479.95"].resilience == 0.0
+    assert bids["480.00"].resilience > 0.0
+
+
 def test_a_level_leaving_the_active_set_publishes_once_more_marked_leaving() -> None:
     # round levels are active within $1 of spot: 481.00 is in play at spot 480.01 and leaves
     # when the bid drops to 4795.00 (spot 479.51: 481.00 is $1.49 away), 478.00 joins

@@ -62,9 +62,7 @@ def _outage(broker: LocalBroker) -> float:
     return time.monotonic() - t0
 
 
-def _await_first_signals(
-    s: Settings, flow: subprocess.Popen[str], timeout_s: float = 60.0
-) -> None:
+def _await_first_signals(s: Settings, flow: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
     """Return once the signals topic holds a message (the flow is consuming and publishing)."""
     topic = TopicCatalog.from_settings(s).name("signals")
     c = Consumer({**s.kafka.client_config(), "group.id": "tests"})

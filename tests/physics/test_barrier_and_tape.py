@@ -17,6 +17,7 @@ from physics.barrier import (
     restable_prices,
     thickness,
     time_to_clear_s,
+    touch_ticks,
     vacuum_pressure,
 )
 from physics.config import PhysicsConfig
@@ -93,6 +94,18 @@ def test_band_flows_sum_only_inside_each_band() -> None:
     assert f.hidden.tolist() == [7, 1]
 
 
+def test_worked_example_the_prices_a_test_trades_at() -> None:
+    # level 479.95 (ES 4799.50), band 4798.50-4800.50 (ticks 19194-19202), touch band $0.05
+    # (0.50 ES): an ask at 4799.25 puts spot at 479.9125, inside the touch band; one at
+    # 4799.00 puts it at 479.8875, outside. Bids mirror it
+    level = np.array([4799.5])
+    asks_from, bids_to = touch_ticks(level, np.array([19194]), np.array([19202]), 0.5, 0.25)
+    assert (asks_from[0] * 0.25, bids_to[0] * 0.25) == (4799.25, 4799.75)
+    # a touch band wider than the band stops at the band
+    asks_from, bids_to = touch_ticks(level, np.array([19194]), np.array([19202]), 5.0, 0.25)
+    assert (asks_from[0], bids_to[0]) == (19194, 19202)
+
+
 def test_time_to_clear() -> None:
     assert time_to_clear_s(120, aggressive_volume=60, window_s=5.0) == pytest.approx(10.0)
     assert time_to_clear_s(120, aggressive_volume=0, window_s=5.0) is None
@@ -135,11 +148,19 @@ def test_worked_example_velocity_through_the_defence() -> None:
     )
 
 
-def test_worked_example_score_renormalises_over_present_evidence() -> None:
+def test_worked_example_score_weighs_each_reading_by_its_strength() -> None:
     w = {"barrier": 0.45, "tape": 0.35, "fuel": 0.20}
+    # docs/physics.md: missing fuel drops out; 0.64 and 0.69 pool to 0.663
     assert combine({"barrier": 0.64, "tape": 0.69, "fuel": None}, w) == pytest.approx(
-        (0.45 * 0.64 + 0.35 * 0.69) / 0.80
+        (0.45 * 0.64**2 + 0.35 * 0.69**2) / (0.45 * 0.64 + 0.35 * 0.69)
     )
+    assert combine({"barrier": 0.64, "tape": 0.69}, w) == pytest.approx(0.663, abs=1e-3)
+    # a clear wall, a tape that says little, an even gamma book: -0.637, where a plain
+    # weighted mean (-0.274) would make no call; a silent fuel reading changes nothing
+    wall = {"barrier": -0.8, "tape": 0.2, "fuel": 0.0}
+    assert combine(wall, w) == pytest.approx(-0.637, abs=1e-3)
+    assert combine(wall, w) == combine({**wall, "fuel": None}, w)
+    assert combine({"barrier": 0.0, "tape": 0.0, "fuel": None}, w) == 0.0
     assert combine({"barrier": None, "tape": None, "fuel": None}, w) is None
 
 
