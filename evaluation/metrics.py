@@ -23,7 +23,7 @@ class CallInputs:
     """Per signal, what a level's call step took: enough to make the call again at other
     thresholds (signals written before ``in_play`` was published do not carry it)."""
 
-    scored: np.ndarray  # bool: the raw score was observed, so the smoothed score moved the call
+    scored: np.ndarray  # bool: the smoothed score moved the call (physics.score.moves_the_call)
     in_play: np.ndarray  # bool
     distance: np.ndarray  # float, SPY $
     active: np.ndarray  # bool: false on a level's signal as it leaves the active set

@@ -30,6 +30,7 @@ from evaluation.metrics import (
 from evaluation.options_regime import load_options, regimes_at
 from physics.book import two_sided_mids
 from physics.config import PhysicsConfig
+from physics.score import moves_the_call
 from snapline.errors import InputError
 
 
@@ -54,7 +55,7 @@ def load_signals(path: Path) -> tuple[np.ndarray, np.ndarray, list[LevelSeries]]
                 d["score"].append(np.nan if s["break_score"] is None else s["break_score"])
                 d["price"].append(s["level_price"])
                 d["regime"].append(s["fuel"]["regime"])
-                d["scored"].append(s["break_score_raw"] is not None)
+                d["scored"].append(moves_the_call(s["break_score_raw"], s["barrier"]["score"]))
                 d["in_play"].append(s.get("in_play"))  # None: written before it was published
                 d["distance"].append(s["distance"])
                 d["active"].append(s.get("active", True))

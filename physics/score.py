@@ -63,6 +63,15 @@ def call_step(
     return ("NEUTRAL" if reset else held), published
 
 
+def moves_the_call(raw: float | None, barrier: float | None) -> bool:
+    """Whether a snap's smoothed score may form or drop a call: evidence was scored, and the
+    level's defence (the barrier) is in view. Outside the visible book the tape and the fuel
+    say how price moves and what dealers will do, not whether this level holds; a call they
+    formed alone there was held into play at the edge of the book, on a level price then
+    never tested (a quiet session of the scenario suite). The call held before stays."""
+    return raw is not None and barrier is not None
+
+
 def level_in_play(
     distance: float,
     velocity: float | None,

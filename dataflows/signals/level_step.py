@@ -25,6 +25,7 @@ from physics.score import (
     combine,
     ewma,
     level_in_play,
+    moves_the_call,
     out_of_play_reason,
 )
 from physics.tape import tape_score
@@ -89,7 +90,7 @@ def step(
     out_of_play = None if in_play else out_of_play_reason(distance, eta_s, cfg)
     st.call, signal = call_step(
         st.call,
-        None if raw is None else st.smoothed,
+        st.smoothed if moves_the_call(raw, barrier.score) else None,
         in_play=in_play,
         abstain=raw is None or stale,
         reset=inp.leaving or distance > cfg.call_distance_spy,

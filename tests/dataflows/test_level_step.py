@@ -1,9 +1,11 @@
 """The level step's call over a sequence of hand-built snaps: only the fuel and the approach
-speak (the level lies outside the visible book), so the score is known in advance."""
+speak (the level's defence, when in view, reads 0: an ordinary band), so the score is known
+in advance."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dataflows.signals.items import LevelInput, SnapContext
 from dataflows.signals.level_step import LevelState, step
@@ -17,9 +19,12 @@ from schemas.level_signal import LevelSignal
 CFG = PhysicsConfig()
 LEVEL = Level("480.00", 480.0, ("explicit",))
 UNSEEN = SideAtLevel(depth=0, observable=False, quote_px=None, quote_sz=None)
+ORDINARY = SideAtLevel(
+    depth=100, observable=True, quote_px=4800.0, quote_sz=20, score=0.0, thickness=1.0
+)
 
 
-def snap(i: int, spot: float, fuel: float) -> LevelInput:
+def snap(i: int, spot: float, fuel: float, seen: bool = True) -> LevelInput:
     """Snap ``i`` (100 ms apart): spot below the resistance at 480, rising at 0.03 $/s."""
     es = spot * 10
     book = Book(
@@ -31,7 +36,8 @@ def snap(i: int, spot: float, fuel: float) -> LevelInput:
         n_levels=1,
     )  # fmt: skip
     evidence = FuelEvidence(fuel, "AMPLIFY" if fuel > 0 else "DAMPEN", 0.0, (0.0, 0.0), False)
-    return LevelInput(LEVEL, ctx, UNSEEN, UNSEEN, evidence)
+    defence = ORDINARY if seen else UNSEEN
+    return LevelInput(LEVEL, ctx, defence, defence, evidence)
 
 
 def run(snaps: list[LevelInput]) -> list[LevelSignal]:
@@ -47,8 +53,9 @@ def test_a_call_is_not_held_from_beyond_the_call_distance() -> None:
     # 30 cents away (beyond the 25 of a call) the fuel pushes the score past BREAK's 0.35,
     # then fades, and spot arrives 18 cents away, 4.3 s out at its pace, the score still in
     # BREAK's hold zone (0.20-0.35): no call was formed in reach, so none is made
-    # tape tanh(0.03 / 0.05) = 0.537; raw (0.35 * 0.537 + 0.2 f) / 0.55: 0.705 at f = 1, 0.124 at
-    # f = -0.6, so 2 s (a half-life each) after the fuel turns it is 0.124 + 0.581 / 4 = 0.269
+    # tape tanh(0.03 / 0.05) = 0.537, barrier 0; raw (0.35 * 0.537^2 + 0.2 f |f|) / (0.35 * 0.537
+    # + 0.2 |f|): 0.776 at f = 1, 0.094 at f = -0.6, so 2 s (a half-life each) after the fuel
+    # turns it is 0.094 + 0.682 / 4 = 0.264
     far = [snap(i, 479.70, 1.0) for i in range(30)] + [
         snap(30 + i, 479.70, -0.6) for i in range(19)
     ]
@@ -74,11 +81,22 @@ def test_a_call_formed_within_reach_holds_through_the_hold_zone() -> None:
     assert last.signal == "BREAK"
 
 
+def test_no_call_is_formed_while_the_defence_is_out_of_view() -> None:
+    # the same approach with the level beyond the visible book: the tape and the fuel alone
+    # (raw 0.776) say how price moves and what dealers do, not whether this level holds
+    unseen = run([snap(i, 479.80, 1.0, seen=False) for i in range(30)])
+    assert unseen[-1].break_score == pytest.approx(0.776, abs=1e-3)  # past BREAK's 0.35
+    assert {s.signal for s in unseen} == {"NEUTRAL"} and unseen[-1].in_play
+    # once it comes into view the call is formed from the scores as they are
+    seen = run([*(snap(i, 479.80, 1.0, seen=False) for i in range(30)), snap(30, 479.80, 1.0)])
+    assert seen[-1].signal == "BREAK"
+
+
 def test_a_belief_carries_across_the_level_with_its_sign_turned() -> None:
     # BREAK formed on the resistance as price rises into it (the fuel and the tape agree);
     # then spot is through, 6 cents above: the level is a support now, and price going on up
-    # is a bounce off it. The smoothed score goes on from the negated belief (-0.705 plus a
-    # tenth of a second's step toward the new raw 0.022: -0.656), not from +0.705 read the
+    # is a bounce off it. The smoothed score goes on from the negated belief (-0.776 plus a
+    # tenth of a second's step toward the new raw 0.255: -0.707), not from +0.776 read the
     # other way round: for as long as the smoothing took to forget it, a break *down*
     below = [snap(i, 479.90, 1.0) for i in range(30)]
     above = snap(30, 480.06, 1.0)
