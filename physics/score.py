@@ -64,11 +64,13 @@ def call_step(
 
 
 def moves_the_call(raw: float | None, barrier: float | None) -> bool:
-    """Whether a snap's smoothed score may form or drop a call: evidence was scored, and the
-    level's defence (the barrier) is in view. Outside the visible book the tape and the fuel
-    say how price moves and what dealers will do, not whether this level holds; a call they
-    formed alone there was held into play at the edge of the book, on a level price then
-    never tested (a quiet session of the scenario suite). The call held before stays."""
+    """Whether a snap's raw score feeds the smoothed (and robust) score and so the call:
+    evidence was scored, and the level's defence (the barrier) is in view. Outside the visible
+    book the tape and the fuel are still scored and published raw, but they say how price
+    moves and what dealers will do, not whether this level holds; a belief they built alone
+    there carried a BREAK into play at the edge of the book, on a level price then never
+    tested (a quiet session of the scenario suite). The smoothed score and call held before
+    stay as they were; the event-time smoothing forgets them over the gap."""
     return raw is not None and barrier is not None
 
 

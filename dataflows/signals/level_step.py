@@ -75,7 +75,9 @@ def step(
     fuel = _fuel(inp)
     weights = {"barrier": cfg.weight_barrier, "tape": cfg.weight_tape, "fuel": cfg.weight_fuel}
     raw = combine({"barrier": barrier.score, "tape": tape.score, "fuel": fuel.score}, weights)
-    if raw is not None:
+    in_view = moves_the_call(raw, barrier.score)
+    if in_view:  # the belief about this level's test is formed only in sight of its defence
+        assert raw is not None
         st.raw_median.add(raw)
         st.smoothed = ewma(
             st.smoothed, st.smoothed_ts_ns, raw, ctx.ts_ns, cfg.smoothing_half_life_s
@@ -90,7 +92,7 @@ def step(
     out_of_play = None if in_play else out_of_play_reason(distance, eta_s, cfg)
     st.call, signal = call_step(
         st.call,
-        st.smoothed if moves_the_call(raw, barrier.score) else None,
+        st.smoothed if in_view else None,
         in_play=in_play,
         abstain=raw is None or stale,
         reset=inp.leaving or distance > cfg.call_distance_spy,

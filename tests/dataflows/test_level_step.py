@@ -22,9 +22,14 @@ UNSEEN = SideAtLevel(depth=0, observable=False, quote_px=None, quote_sz=None)
 ORDINARY = SideAtLevel(
     depth=100, observable=True, quote_px=4800.0, quote_sz=20, score=0.0, thickness=1.0
 )
+WALL = SideAtLevel(
+    depth=900, observable=True, quote_px=4800.0, quote_sz=600, score=-0.6, thickness=3.0
+)
 
 
-def snap(i: int, spot: float, fuel: float, seen: bool = True) -> LevelInput:
+def snap(
+    i: int, spot: float, fuel: float, seen: bool = True, defence: SideAtLevel = ORDINARY
+) -> LevelInput:
     """Snap ``i`` (100 ms apart): spot below the resistance at 480, rising at 0.03 $/s."""
     es = spot * 10
     book = Book(
@@ -36,8 +41,8 @@ def snap(i: int, spot: float, fuel: float, seen: bool = True) -> LevelInput:
         n_levels=1,
     )  # fmt: skip
     evidence = FuelEvidence(fuel, "AMPLIFY" if fuel > 0 else "DAMPEN", 0.0, (0.0, 0.0), False)
-    defence = ORDINARY if seen else UNSEEN
-    return LevelInput(LEVEL, ctx, defence, defence, evidence)
+    side = defence if seen else UNSEEN
+    return LevelInput(LEVEL, ctx, side, side, evidence)
 
 
 def run(snaps: list[LevelInput]) -> list[LevelSignal]:
@@ -84,12 +89,21 @@ def test_a_call_formed_within_reach_holds_through_the_hold_zone() -> None:
 def test_no_call_is_formed_while_the_defence_is_out_of_view() -> None:
     # the same approach with the level beyond the visible book: the tape and the fuel alone
     # (raw 0.776) say how price moves and what dealers do, not whether this level holds
+    # is published raw, but no belief about the level is formed from it, and no call
     unseen = run([snap(i, 479.80, 1.0, seen=False) for i in range(30)])
-    assert unseen[-1].break_score == pytest.approx(0.776, abs=1e-3)  # past BREAK's 0.35
+    assert unseen[-1].break_score_raw == pytest.approx(0.776, abs=1e-3)  # past BREAK's 0.35
+    assert {s.break_score for s in unseen} == {None}
     assert {s.signal for s in unseen} == {"NEUTRAL"} and unseen[-1].in_play
-    # once it comes into view the call is formed from the scores as they are
+    # in view of an ordinary defence, the belief starts from the first snap that sees it
     seen = run([*(snap(i, 479.80, 1.0, seen=False) for i in range(30)), snap(30, 479.80, 1.0)])
+    assert seen[-1].break_score == seen[-1].break_score_raw
     assert seen[-1].signal == "BREAK"
+    # a belief formed out of view is not carried into view: fuel +1 beyond the book, then a
+    # wall in view (barrier -0.6) makes the score of the snap that sees it, not 0.78 decaying
+    walled = [snap(30, 479.80, 1.0, defence=WALL)]
+    after = run([*(snap(i, 479.80, 1.0, seen=False) for i in range(30)), *walled])
+    assert after[30].break_score == after[30].break_score_raw
+    assert after[30].break_score_raw is not None and after[30].break_score_raw < 0.35
 
 
 def test_a_belief_carries_across_the_level_with_its_sign_turned() -> None:
