@@ -158,13 +158,16 @@ class LevelSignal(_Model):
     tape: Tape
     fuel: Fuel
     break_score_raw: float | None = Field(
-        description="weighted evidence in [-1, 1], positive favours BREAK; null: none observed"
+        description="the evidence pooled by strength, in [-1, 1], positive favours BREAK; null: "
+        "none observed"
     )
     break_score: float | None = Field(
-        description="smoothed (EWMA) break score in [-1, 1]; null until evidence is observed"
+        description="smoothed (EWMA) break score in [-1, 1], over the snaps that saw the "
+        "level's defence (barrier observed); null until one did"
     )
     break_score_robust: float | None = Field(
-        default=None, description="rolling median of the raw score over the last snaps"
+        default=None,
+        description="rolling median of the raw score over the last snaps that saw the defence",
     )
     signal: Call
     confidence: float = Field(ge=0, le=1)
