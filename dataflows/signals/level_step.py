@@ -76,8 +76,8 @@ def step(
     weights = {"barrier": cfg.weight_barrier, "tape": cfg.weight_tape, "fuel": cfg.weight_fuel}
     raw = combine({"barrier": barrier.score, "tape": tape.score, "fuel": fuel.score}, weights)
     in_view = moves_the_call(raw, barrier.score)
-    if in_view:  # the belief about this level's test is formed only in sight of its defence
-        assert raw is not None
+    # the belief about this level's test is formed only in sight of its defence
+    if in_view and raw is not None:
         st.raw_median.add(raw)
         st.smoothed = ewma(
             st.smoothed, st.smoothed_ts_ns, raw, ctx.ts_ns, cfg.smoothing_half_life_s

@@ -70,7 +70,11 @@ class PriceWindow:
         """Filled volume in ``[lo_tick, hi_tick]`` per level over ``(t - window, t]``."""
         if self._advance(t_ns):
             self._last = None
-        return self._bands(t_ns, lo_tick, hi_tick).filled
+        if self.totals is None:
+            return self._summed(t_ns, lo_tick, hi_tick).filled
+        filled = self.totals[FLOWS.index("filled")][None, :]  # only the row asked for
+        band: I64 = self._in_bands(filled, lo_tick, hi_tick)[0]
+        return band
 
     def _refills(
         self, t_ns: int, lo_tick: I64, hi_tick: I64, filled: npt.NDArray[np.bool_]
@@ -89,13 +93,17 @@ class PriceWindow:
     def _bands(self, t_ns: int, lo_tick: I64, hi_tick: I64) -> BandFlows:
         if self.totals is None:
             return self._summed(t_ns, lo_tick, hi_tick)
-        span = self.totals.shape[1]
+        return BandFlows(*self._in_bands(self.totals, lo_tick, hi_tick))
+
+    def _in_bands(self, totals: I64, lo_tick: I64, hi_tick: I64) -> I64:
+        """Rows of ``totals`` (flows by price tick from ``base``) summed over each band."""
+        span = totals.shape[1]
         lo = np.clip(lo_tick - self.base, 0, span)
         hi = np.maximum(np.clip(hi_tick - self.base + 1, 0, span), lo)
-        running = np.zeros((len(FLOWS), span + 1), np.int64)
-        np.cumsum(self.totals, axis=1, out=running[:, 1:])
-        band = running[:, hi] - running[:, lo]
-        return BandFlows(*band)
+        running = np.zeros((totals.shape[0], span + 1), np.int64)
+        np.cumsum(totals, axis=1, out=running[:, 1:])
+        band: I64 = running[:, hi] - running[:, lo]
+        return band
 
     def _advance(self, t_ns: int) -> bool:
         """Move the window to end at ``t_ns``; whether any row entered or left it."""

@@ -53,9 +53,13 @@ def _workers(parent: int, n: int, timeout_s: float = 60.0) -> list[int]:
     return workers
 
 
-def _outage(broker: LocalBroker) -> float:
-    """Stop the broker, keep it down ``OUTAGE_S``, start it; returns seconds until ready."""
+def _outage(broker: LocalBroker, held: subprocess.Popen[str] | None = None) -> float:
+    """Stop the broker, keep it down ``OUTAGE_S``, start it; returns seconds until ready.
+    ``held``: a process paused (SIGSTOP) so that the outage starts while it is mid-run; it
+    goes on once the broker is down."""
     broker.stop()
+    if held is not None:
+        os.kill(held.pid, signal.SIGCONT)
     time.sleep(OUTAGE_S)
     t0 = time.monotonic()
     broker.start()
@@ -108,10 +112,7 @@ def test_broker_restart_under_ingest_and_dataflow_loses_nothing(
     _await_first_signals(s, flow)
     os.kill(flow.pid, signal.SIGSTOP)
     assert flow.poll() is None, "the flow ended before the outage"
-    broker.stop()
-    os.kill(flow.pid, signal.SIGCONT)  # it runs on with the broker down
-    time.sleep(OUTAGE_S)
-    broker.start()
+    _outage(broker, held=flow)
     _, err = flow.communicate(timeout=300)
     assert flow.returncode == 0, err
     via_kafka = signals_of(read_all(s, TopicCatalog.from_settings(s).name("signals")))
