@@ -102,13 +102,22 @@ def restable(row: Row, s: int, lo: int, hi: int) -> int:
     return sum(1 for t in range(lo, hi + 1) if (t < other if s == BIDS else t > other))
 
 
-def observable(row: Row, s: int, level_es: float, tick: float) -> bool:
-    """A level past the deepest price of a full ladder is not visible (not "no depth")."""
-    ticks, _ = side(row, s)
-    floor = visible_floor(ticks, s)
-    if math.isinf(floor):
-        return True
-    return level_es >= floor * tick - 1e-9 if s == BIDS else level_es <= floor * tick + 1e-9
+def shared_edge(row: Row, other: Row, s: int) -> float:
+    """The deepest tick both rows' ladders of side ``s`` show (+-inf: every price)."""
+    a, b = visible_floor(side(row, s)[0], s), visible_floor(side(other, s)[0], s)
+    return max(a, b) if s == BIDS else min(a, b)
+
+
+def cut(lo: int, hi: int, edge: float, s: int) -> tuple[int, int]:
+    """The band's ticks that lie within ``edge``."""
+    if math.isinf(edge):
+        return lo, hi
+    return (max(lo, int(edge)), hi) if s == BIDS else (lo, min(hi, int(edge)))
+
+
+def within(level_ticks: float, edge: float, s: int) -> bool:
+    """A level past the deepest price shown is not visible (not "no depth")."""
+    return level_ticks >= edge - 1e-9 if s == BIDS else level_ticks <= edge + 1e-9
 
 
 def typical_queue(row: Row, s: int) -> float:
@@ -119,10 +128,12 @@ def typical_queue(row: Row, s: int) -> float:
 
 def barrier(
     depth_start: int, depth: int, peak: int, filled: int, queue: float, prices: int,
-    wall_multiple: float, eps: float,
+    wall_multiple: float, eps: float, compared: int | None = None,
 ) -> tuple[float, float]:  # fmt: skip
-    """Net outflow ``v`` and the barrier score with resilience (docs/physics.md, Barrier)."""
-    v = (depth_start - depth) / (max(depth_start, depth) + eps)
+    """Net outflow ``v`` and the barrier score with resilience (docs/physics.md, Barrier).
+    ``compared``: the depth now over the prices the start showed too (``depth`` by default)."""
+    now = depth if compared is None else compared
+    v = (depth_start - now) / (max(depth_start, now) + eps)
     q = max((depth + eps) / (queue * prices + eps), (peak + eps) / (queue * wall_multiple + eps))
     r = math.tanh(filled / (queue * prices + eps)) * min(max(1 - 2 * max(v, 0.0), 0.0), 1.0)
     raw = (math.tanh(2 * v) - math.tanh(min(max(math.log(q), -3.0), 3.0)) - r) / 2

@@ -264,7 +264,15 @@ def _levels(
         s = pb.BIDS if side == "support" else pb.ASKS
         level_es = lv.price * p.es_spy_ratio
         lo, hi = pb.band(level_es, p.band_ticks * p.es_tick, p.es_tick)
-        depth, depth_start = pb.band_depth(book, s, lo, hi), pb.band_depth(start, s, lo, hi)
+        own = pb.shared_edge(book, book, s)  # what the book shows now
+        seen = pb.within(level_es / p.es_tick, own, s)
+        depth = pb.band_depth(book, s, lo, hi)
+        # the outflow compares the two books over the prices both show
+        c_lo, c_hi = pb.cut(lo, hi, pb.shared_edge(book, start, s), s)
+        compared, depth_start = (
+            pb.band_depth(book, s, c_lo, c_hi),
+            pb.band_depth(start, s, c_lo, c_hi),
+        )
         # a test of the level trades where spot (half a tick from the trade) is in the touch
         # band: the fills there are what the resilience counts
         near_lo, near_hi = pb.band(
@@ -277,13 +285,13 @@ def _levels(
                 a, c, f = a + acc[0], c + acc[1], f + acc[2]
                 if (tk <= near_hi) if s == pb.BIDS else (tk >= near_lo):
                     f_touch += acc[2]
-        seen = pb.observable(book, s, level_es, p.es_tick)
-        prices = pb.restable(book, s, lo, hi)
+        prices = pb.restable(book, s, *pb.cut(lo, hi, own, s))
         peak = pb.largest_queue(book, s, lo, hi)
         queue = pb.typical_queue(book, s)
         v, score = pb.barrier(
-            depth_start, depth, peak, f_touch, queue, prices, p.wall_queue_multiple, p.vacuum_eps
-        )
+            depth_start, depth, peak, f_touch, queue, prices, p.wall_queue_multiple, p.vacuum_eps,
+            compared,
+        )  # fmt: skip
         out.append({
             "kind": "level", "ts_ns": t, "level_id": lv.level_id, "side": side, "spot": spot,
             "observable": seen, "depth": depth, "depth_start": depth_start,

@@ -167,11 +167,14 @@ def band_scores(
     typical_queue: float,
     band_prices: I64,
     cfg: PhysicsConfig,
+    depth_compared: I64 | None = None,
 ) -> BandScores:
     """``barrier_score`` and its terms for every level of one side at once; ``band_prices``
-    per level are those where the side can rest (``restable_prices``)."""
+    per level are those where the side can rest (``restable_prices``). The outflow compares
+    ``depth_start`` with ``depth_compared``, the depth now over the same prices (``depth``
+    itself by default); the thickness weighs ``depth`` and ``peak``, the band as shown now."""
     eps = cfg.vacuum_eps
-    v = vacuum_pressure(depth_start, depth, eps)
+    v = vacuum_pressure(depth_start, depth if depth_compared is None else depth_compared, eps)
     queue = np.full(depth.shape, typical_queue)
     q = defence_thickness(
         depth.astype(np.float64), peak.astype(np.float64), queue, band_prices,

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from physics.barrier import BandFlows, BandScores, Refill
 from physics.config import PRICE_EPS
+from physics.flows import visible_floor
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -61,6 +62,7 @@ class SideEvidence:
     quote_sz: I64
     typical_queue: float  # median size of this side's visible price levels (0 if none)
     peak: I64  # the biggest visible queue in band (0 when none)
+    edge: float = np.inf  # the deepest price counted (bids: lowest, asks: highest); inf: all
 
 
 def side_evidence(px: F64, sz: I64, level_es: F64, half_band: float, bids: bool) -> SideEvidence:
@@ -73,16 +75,35 @@ def side_evidence(px: F64, sz: I64, level_es: F64, half_band: float, bids: bool)
     return sides_evidence(px[None, :], sz[None, :], level_es, half_band, np.array([bids]))[0]
 
 
+def shared_edges(now: F64, start: F64, bids: npt.NDArray[np.bool_]) -> F64:
+    """The deepest price two ladders of a side both show: the higher floor of two bid
+    ladders, the lower ceiling of two ask ladders."""
+    edges: F64 = np.where(bids, np.maximum(now, start), np.minimum(now, start))
+    return edges
+
+
 def sides_evidence(
-    px: F64, sz: I64, level_es: F64, half_band: float, bids: npt.NDArray[np.bool_]
+    px: F64,
+    sz: I64,
+    level_es: F64,
+    half_band: float,
+    bids: npt.NDArray[np.bool_],
+    edges: F64 | None = None,
 ) -> list[SideEvidence]:
     """``side_evidence`` for several book sides at once: row ``i`` of ``px``/``sz`` (shape
-    (n, 10)) is a bid ladder where ``bids[i]``, an ask ladder otherwise; one pass for all."""
+    (n, 10)) is a bid ladder where ``bids[i]``, an ask ladder otherwise; one pass for all.
+
+    ``edges[i]``: the deepest price row ``i`` counts and sees (``visible_floor`` of the row
+    itself by default). Two books compared over the barrier window are both given the edge
+    they share (``shared_edges``), so each counts the same prices, and a level only one of
+    them shows is unobservable in both: depth that scrolled into view is not depth added."""
     defined = ~np.isnan(px)
+    edge = visible_floor(px, bids) if edges is None else edges
     p = px[:, None, :]  # (sides, 1, prices) against (1, levels, 1)
     lo = (level_es - half_band)[None, :, None] - PRICE_EPS
     hi = (level_es + half_band)[None, :, None] + PRICE_EPS
-    in_band = (p >= lo) & (p <= hi)  # an undefined (NaN) price is in no band
+    seen = np.where(bids[:, None], px >= edge[:, None] - PRICE_EPS, px <= edge[:, None] + PRICE_EPS)
+    in_band = (p >= lo) & (p <= hi) & seen[:, None, :]  # an undefined (NaN) price is in none
     shown_in_band = in_band * sz[:, None, :]
     depth = shown_in_band.sum(axis=2).astype(np.int64)
     peak = shown_in_band.max(axis=2).astype(np.int64)  # the largest queue: a wall's signature
@@ -93,14 +114,11 @@ def sides_evidence(
     quote_px = np.where(has_quote, np.take_along_axis(px, nearest, axis=1), np.nan)
     quote_sz = np.where(has_quote, np.take_along_axis(sz, nearest, axis=1), 0).astype(np.int64)
 
-    full: npt.NDArray[np.bool_] = np.all(defined, axis=1)
-    deepest = np.where(bids, px.min(axis=1), px.max(axis=1))[:, None]
-    reaches = np.where(
+    observable: npt.NDArray[np.bool_] = np.where(
         bids[:, None],
-        level_es[None, :] >= deepest - PRICE_EPS,
-        level_es[None, :] <= deepest + PRICE_EPS,
+        level_es[None, :] >= edge[:, None] - PRICE_EPS,
+        level_es[None, :] <= edge[:, None] + PRICE_EPS,
     )
-    observable: npt.NDArray[np.bool_] = np.logical_or(~full[:, None], reaches)
     # median visible queue: sizes sorted with the undefined ones last, the middle one(s)
     shown = np.sort(np.where(defined, sz, np.iinfo(np.int64).max), axis=1).astype(np.float64)
     n = defined.sum(axis=1)
@@ -108,7 +126,15 @@ def sides_evidence(
     lower = np.take_along_axis(shown, np.maximum((n - 1) // 2, 0)[:, None], axis=1)[:, 0]
     typical = np.where(n > 0, (lower + upper) / 2, 0.0)
     return [
-        SideEvidence(depth[i], observable[i], quote_px[i], quote_sz[i], float(typical[i]), peak[i])
+        SideEvidence(
+            depth[i],
+            observable[i],
+            quote_px[i],
+            quote_sz[i],
+            float(typical[i]),
+            peak[i],
+            float(edge[i]),
+        )
         for i in range(px.shape[0])
     ]
 

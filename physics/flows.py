@@ -33,12 +33,14 @@ class PriceFlows:
     hidden: I64  # traded beyond the displayed drop: size that was never shown
 
 
-def visible_floor(px: F64, bids: bool) -> F64:
-    """Per book row, the deepest price the ladder shows; +-inf when it shows the whole side."""
+def visible_floor(px: F64, bids: bool | npt.NDArray[np.bool_]) -> F64:
+    """Per ladder row, the deepest price it shows (bids: the lowest, asks: the highest), or
+    -inf / +inf when it shows the whole side (fewer than ten defined prices). ``bids``: one
+    side for every row, or one per row."""
     full = ~np.isnan(px).any(axis=1)
-    if bids:
-        return np.where(full, np.where(np.isnan(px), np.inf, px).min(axis=1), -np.inf)
-    return np.where(full, np.where(np.isnan(px), -np.inf, px).max(axis=1), np.inf)
+    deepest = np.where(bids, px.min(axis=1), px.max(axis=1))  # NaN only where not full
+    floor: F64 = np.where(full, deepest, np.where(bids, -np.inf, np.inf))
+    return floor
 
 
 def price_flows(

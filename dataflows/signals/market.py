@@ -34,9 +34,9 @@ from dataflows.signals.items import (
 from dataflows.signals.options import OptionsState
 from dataflows.signals.price_window import PriceWindow
 from physics.barrier import band_scores, restable_prices, touch_ticks
-from physics.book import Book, SideAtLevel, SideEvidence, at, sides_evidence
+from physics.book import Book, SideAtLevel, SideEvidence, at, shared_edges, sides_evidence
 from physics.config import PRICE_EPS, PhysicsConfig
-from physics.flows import price_flows
+from physics.flows import price_flows, visible_floor
 from physics.levels import Level, active_levels
 from physics.score import ewma
 from physics.session_levels import SessionState, apply_trades, session_levels
@@ -44,7 +44,7 @@ from physics.tape import TapeWindow, velocity, window_volumes
 
 log = logging.getLogger(__name__)
 NEVER = -(2**63)
-_BIDS_NOW_START_ASKS_NOW_START = np.array([True, True, False, False])
+_SIDES = np.array([True] * 3 + [False] * 3)  # bids: now, now shared, start; asks: the same
 FOREVER = 2**63 - 1
 
 
@@ -287,7 +287,7 @@ class MarketState:
         level_es = np.array([lv.price for lv in levels]) * ratio
         half_band = p.band_ticks * p.es_tick
         start = self._book_at(t - int(p.barrier_window_s * 1e9))
-        bids_now, bids_start, asks_now, asks_start = self._evidence(
+        bids_now, bids_seen, bids_start, asks_now, asks_seen, asks_start = self._evidence(
             book, start, level_es, half_band
         )
         # each level's band in ticks (a level need not sit on a tick)
@@ -295,9 +295,9 @@ class MarketState:
         hi = np.floor((level_es + half_band) / p.es_tick + PRICE_EPS).astype(np.int64)
         touch_lo, touch_hi = touch_ticks(level_es, lo, hi, p.touch_band_spy * ratio, p.es_tick)
         sides = {}
-        for bids, now_ev, start_ev in (
-            (True, bids_now, bids_start),
-            (False, asks_now, asks_start),
+        for bids, now_ev, seen_ev, start_ev in (
+            (True, bids_now, bids_seen, bids_start),
+            (False, asks_now, asks_seen, asks_start),
         ):
             # refill is read on the side that defends the level: bids at or below spot, asks
             # at or above, both within a hair of it (the other side's is never published)
@@ -307,7 +307,7 @@ class MarketState:
             # cached evidence and flows come back as the very same objects while unchanged;
             # the opposite best price and the touch ticks by their bytes (an empty side's NaN
             # equals itself)
-            inputs = (now_ev, start_ev, found)
+            inputs = (now_ev, seen_ev, start_ev, found)
             at_touch = (lo, touch_hi) if bids else (touch_lo, hi)  # where a test trades
             key = other_best.tobytes() + touch_lo.tobytes() + touch_hi.tobytes()
             seen = self._side_seen.get(bids)
@@ -315,11 +315,14 @@ class MarketState:
                 sides[bids] = seen[2]  # a quiet book: the same evidence as the last snap
                 continue
             flows, refills = found
-            restable = restable_prices(lo, hi, other_best / p.es_tick, bids)
+            # the thickness weighs the band as the book shows it now; the outflow compares
+            # the two books over the prices both show
+            shown_lo, shown_hi = _cut_at_edge(lo, hi, now_ev.edge / p.es_tick, bids)
+            restable = restable_prices(shown_lo, shown_hi, other_best / p.es_tick, bids)
             absorbed = self.flows[bids].filled_in(t, *at_touch)  # for the resilience
             scores = band_scores(
                 start_ev.depth, now_ev.depth, now_ev.peak, absorbed, now_ev.typical_queue,
-                restable, p,
+                restable, p, depth_compared=seen_ev.depth,
             )  # fmt: skip
             sides[bids] = [
                 at(now_ev, i, start_ev, flows, refills[i], scores) for i in range(len(levels))
@@ -336,14 +339,24 @@ class MarketState:
     def _evidence(
         self, book: Book, start: Book, level_es: np.ndarray, half_band: float
     ) -> list[SideEvidence]:
-        """Bids now and at the window start, asks now and then: one vectorised pass, reused
-        while the books and levels are those it last saw (a quiet book, snap after snap)."""
-        px = np.stack([book.bid_px, start.bid_px, book.ask_px, start.ask_px])
-        sz = np.stack([book.bid_sz, start.bid_sz, book.ask_sz, start.ask_sz])
+        """Per side: the book now as it shows, the book now over the prices it shares with
+        the book at the window's start, and that start book over the same prices. One
+        vectorised pass, reused while the books and levels are those it last saw (a quiet
+        book, snap after snap). The window's change is measured over the shared prices: depth
+        coming into view at the ladder's far end is not depth added."""
+        px = np.stack(
+            [book.bid_px, book.bid_px, start.bid_px, book.ask_px, book.ask_px, start.ask_px]
+        )
+        sz = np.stack(
+            [book.bid_sz, book.bid_sz, start.bid_sz, book.ask_sz, book.ask_sz, start.ask_sz]
+        )
         key = px.tobytes() + sz.tobytes() + level_es.tobytes()
         if self._evidence_seen is not None and self._evidence_seen[0] == key:
             return self._evidence_seen[1]
-        found = sides_evidence(px, sz, level_es, half_band, _BIDS_NOW_START_ASKS_NOW_START)
+        own = visible_floor(px, _SIDES)
+        both = shared_edges(own[[0, 3]], own[[2, 5]], _SIDES[[0, 3]])
+        edges = np.array([own[0], both[0], both[0], own[3], both[1], both[1]])
+        found = sides_evidence(px, sz, level_es, half_band, _SIDES, edges)
         self._evidence_seen = (key, found)
         return found
 
@@ -438,6 +451,17 @@ class MarketState:
         last_done = int(np.searchsorted(self.trades.ts, done, side="right")) - 1
         # keep the last trade already snapped too: it dates "last trade age" in later snaps
         self.trades.drop_before(min(first_in_window, max(last_done, 0)))
+
+
+def _cut_at_edge(
+    lo: np.ndarray, hi: np.ndarray, edge_tick: float, bids: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Band ticks cut at the deepest price counted (``SideEvidence.edge``, in ticks)."""
+    if np.isinf(edge_tick):
+        return lo, hi
+    if bids:
+        return np.maximum(lo, round(edge_tick)), hi
+    return lo, np.minimum(hi, round(edge_tick))
 
 
 def _level_id(level: Level) -> str:

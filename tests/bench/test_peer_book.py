@@ -39,8 +39,16 @@ def test_depth_in_the_band_and_observability() -> None:
     lo, hi = pb.band(479.95 * 10, 1 * T, T)  # h = one tick here, as the doc's example
     assert pb.band_depth(book, pb.BIDS, lo, hi) == 20 + 30 + 40
     full = row([(4800.0 - i * T, 1) for i in range(10)])
-    assert pb.observable(full, pb.BIDS, 4797.75, T)
-    assert not pb.observable(full, pb.BIDS, 4797.5, T)  # past the deepest visible price
+    edge = pb.shared_edge(full, full, pb.BIDS)
+    assert pb.within(4797.75 / T, edge, pb.BIDS)
+    assert not pb.within(4797.5 / T, edge, pb.BIDS)  # past the deepest visible price
+    # a window whose start showed less: the two books share only the prices both show
+    earlier = row([(4800.5 - i * T, 1) for i in range(10)])  # down to 4798.25
+    edge = pb.shared_edge(full, earlier, pb.BIDS)
+    assert not pb.within(4797.75 / T, edge, pb.BIDS)
+    lo, hi = pb.band(4798.25, 1.0, T)
+    assert pb.cut(lo, hi, edge, pb.BIDS) == (round(4798.25 / T), hi)
+    assert pb.band_depth(full, pb.BIDS, *pb.cut(lo, hi, edge, pb.BIDS)) == 5  # 4798.25-4799.25
 
 
 def test_barrier_worked_examples() -> None:

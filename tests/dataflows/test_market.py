@@ -248,3 +248,28 @@ def test_each_signal_says_when_spot_reaches_the_level() -> None:
     assert etas == sorted(etas, reverse=True)  # sooner as it comes
     assert signals[-1].distance <= 0.05 and signals[-1].eta_s == 0.0  # arrived
     assert signals[0].eta_s is None  # no velocity in the first snap
+
+
+def test_depth_that_scrolls_into_view_is_not_depth_added() -> None:
+    # spot rises four ticks: the ask ladder (ten prices of 5) showed up to 4802.50 and now
+    # shows up to 4803.50. The outflow compares the two books only over the prices both show,
+    # so the asks that came into view at the ladder's far end do not read as a defence that
+    # grew (a wall); the thickness weighs the band as the book shows it now
+    cfg = MarketConfig(
+        PhysicsConfig(), partitions=("book", "tape"), explicit_levels=(480.25, 480.30)
+    )
+    low, high = book("book", 10), book("book", 2000, bid=4801.0)
+    out = run([low, high, PartitionEnd("book"), PartitionEnd("tape")], cfg)
+    asks = {li.level.level_id: li.asks for li in out if (li.context.ts_ns - T0) // MS == 2000}
+    inside, edge = asks["480.25"], asks["480.30"]
+    assert inside.depth == 9 * 5  # published as the book shows it now: 4801.50-4803.50
+    assert inside.depth_start == 5 * 5  # the start showed 4801.50-4802.50 of the band
+    # the same five prices now: nothing left and nothing came (v = 0, not -20/46); nine
+    # prices of an ordinary 5 lots (q = 1): nothing either way
+    assert inside.thickness == pytest.approx(1.0)
+    assert inside.score == pytest.approx(0.0, abs=1e-9)
+    # at the ladder's edge: the level is in view, its band only up to 4803.50, and none of
+    # it was shown at the window's start (v = 0 again)
+    assert edge.observable and edge.depth == 7 * 5
+    assert edge.thickness == pytest.approx(1.0)  # seven prices shown, seven counted
+    assert edge.score == pytest.approx(0.0, abs=1e-9)

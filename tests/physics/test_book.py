@@ -1,6 +1,7 @@
 import numpy as np
 
-from physics.book import Book, at, side_evidence, sides_evidence
+from physics.book import Book, at, shared_edges, side_evidence, sides_evidence
+from physics.flows import visible_floor
 
 NAN = np.nan
 
@@ -72,3 +73,23 @@ def test_stacked_sides_match_the_definition_row_by_row() -> None:
             deepest = min(x for x, _ in shown) if is_bid else max(x for x, _ in shown)
             reaches = lv >= deepest if is_bid else lv <= deepest
             assert ev.observable[j] == (k < 10 or reaches)
+
+
+def test_two_books_compared_over_the_prices_both_show() -> None:
+    # the bid ladder showed down to 4798.25 at the window's start and shows down to 4797.75
+    # now: over the shared prices a level at 4798.00 is beyond both, and the band of one at
+    # 4799.00 (4798.00-4800.00) counts 4798.25 and up in both books
+    now_px, now_sz = ladder(4800.0, -0.25, [10] * 10)
+    then_px, then_sz = ladder(4800.5, -0.25, [10] * 10)
+    px, sz = np.stack([now_px, then_px]), np.stack([now_sz, then_sz])
+    sides = np.array([True, True])
+    edge = shared_edges(
+        visible_floor(px[:1], sides[:1]), visible_floor(px[1:], sides[1:]), sides[:1]
+    )
+    assert edge.tolist() == [4798.25]
+    levels = np.array([4798.0, 4799.0])
+    now, then = sides_evidence(px, sz, levels, 1.0, sides, np.repeat(edge, 2))
+    assert not now.observable[0] and not then.observable[0]
+    assert (now.depth[1], then.depth[1]) == (8 * 10, 8 * 10)  # 4798.25-4800.00 in both
+    own = side_evidence(now_px, now_sz, levels, 1.0, bids=True)
+    assert own.observable[0] and own.depth[1] == 9 * 10  # the book now, as it shows
