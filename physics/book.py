@@ -62,7 +62,7 @@ class SideEvidence:
     quote_sz: I64
     typical_queue: float  # median size of this side's visible price levels (0 if none)
     peak: I64  # the biggest visible queue in band (0 when none)
-    edge: float = np.inf  # the deepest price counted (bids: lowest, asks: highest); inf: all
+    edge: float = np.inf  # the deepest price counted (bids: lowest, asks: highest); ±inf: every
 
 
 def side_evidence(px: F64, sz: I64, level_es: F64, half_band: float, bids: bool) -> SideEvidence:
@@ -80,6 +80,18 @@ def shared_edges(now: F64, start: F64, bids: npt.NDArray[np.bool_]) -> F64:
     ladders, the lower ceiling of two ask ladders."""
     edges: F64 = np.where(bids, np.maximum(now, start), np.minimum(now, start))
     return edges
+
+
+def cut_at_edge(
+    lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64], edge_tick: float, bids: bool
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Band ticks ``[lo, hi]`` cut at the deepest price a side counts (``SideEvidence.edge``
+    in ticks): a bid band ends at the ladder's floor, an ask band at its ceiling."""
+    if np.isinf(edge_tick):
+        return lo, hi
+    if bids:
+        return np.maximum(lo, round(edge_tick)), hi
+    return lo, np.minimum(hi, round(edge_tick))
 
 
 def sides_evidence(

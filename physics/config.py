@@ -130,6 +130,14 @@ class PhysicsConfig(BaseModel):
         default=60.0, gt=0, description="no snaps after the book has been silent this long"
     )
     smoothing_half_life_s: float = Field(default=1.0, gt=0, description="EWMA half-life")
+    smoothing_max_step: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="most of the way one in-view snap moves the smoothed score toward its raw "
+        "score; a belief starts neutral (0), so one snap makes a call only on a reading of at "
+        "least signal_enter / smoothing_max_step",
+    )
     robust_window_snaps: int = Field(default=11, ge=1, description="rolling-median smoother")
     signal_enter: float = Field(default=0.35, gt=0, le=1, description="|smoothed| to call")
     signal_exit: float = Field(default=0.20, ge=0, le=1, description="|smoothed| to drop a call")

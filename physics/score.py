@@ -25,6 +25,32 @@ def ewma(
     return prev + alpha * (x - prev)
 
 
+def belief_step(
+    prev: float | None,
+    prev_ts_ns: int | None,
+    x: float,
+    ts_ns: int,
+    half_life_s: float,
+    snap_ns: int,
+    max_step: float,
+) -> float:
+    """A level's smoothed score after an in-view snap scores ``x``: the event-time EWMA, with
+    two guards for a level that drifts in and out of sight.
+
+    Time unobserved (the gap since the last in-view snap, beyond one snap) fades the belief
+    toward neutral at the same half-life: evidence seen a minute ago, at another distance,
+    says little about this approach. And one snap moves the belief at most ``max_step`` of the
+    way to its reading, so the first snap in view (or the first after a long gap) cannot make
+    a call alone: ``max_step`` 0.5 needs a reading of at least twice the call threshold."""
+    if prev is None or prev_ts_ns is None:
+        return max_step * x
+    gap_s = max(ts_ns - prev_ts_ns - snap_ns, 0) / 1e9
+    faded = prev * math.pow(0.5, gap_s / half_life_s)
+    dt_s = max(ts_ns - prev_ts_ns, 0) / 1e9
+    alpha = min(1.0 - math.pow(0.5, dt_s / half_life_s), max_step)
+    return faded + alpha * (x - faded)
+
+
 def call_with_hysteresis(prev: CallName, smoothed: float, enter: float, exit_: float) -> CallName:
     """BREAK at ``smoothed >= enter``, BOUNCE at ``<= -enter``; a call holds while
     ``|smoothed| >= exit``."""

@@ -21,9 +21,9 @@ from physics.score import (
     RollingMedian,
     across_the_level,
     arrival_s,
+    belief_step,
     call_step,
     combine,
-    ewma,
     level_in_play,
     moves_the_call,
     out_of_play_reason,
@@ -79,8 +79,14 @@ def step(
     # the belief about this level's test is formed only in sight of its defence
     if in_view and raw is not None:
         st.raw_median.add(raw)
-        st.smoothed = ewma(
-            st.smoothed, st.smoothed_ts_ns, raw, ctx.ts_ns, cfg.smoothing_half_life_s
+        st.smoothed = belief_step(
+            st.smoothed,
+            st.smoothed_ts_ns,
+            raw,
+            ctx.ts_ns,
+            cfg.smoothing_half_life_s,
+            cfg.snap_ns,
+            cfg.smoothing_max_step,
         )
         st.smoothed_ts_ns = ctx.ts_ns
     stale = ctx.book_age_ms > cfg.stale_book_ms

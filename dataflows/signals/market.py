@@ -34,7 +34,15 @@ from dataflows.signals.items import (
 from dataflows.signals.options import OptionsState
 from dataflows.signals.price_window import PriceWindow
 from physics.barrier import band_scores, restable_prices, touch_ticks
-from physics.book import Book, SideAtLevel, SideEvidence, at, shared_edges, sides_evidence
+from physics.book import (
+    Book,
+    SideAtLevel,
+    SideEvidence,
+    at,
+    cut_at_edge,
+    shared_edges,
+    sides_evidence,
+)
 from physics.config import PRICE_EPS, PhysicsConfig
 from physics.flows import price_flows, visible_floor
 from physics.levels import Level, active_levels
@@ -317,7 +325,7 @@ class MarketState:
             flows, refills = found
             # the thickness weighs the band as the book shows it now; the outflow compares
             # the two books over the prices both show
-            shown_lo, shown_hi = _cut_at_edge(lo, hi, now_ev.edge / p.es_tick, bids)
+            shown_lo, shown_hi = cut_at_edge(lo, hi, now_ev.edge / p.es_tick, bids)
             restable = restable_prices(shown_lo, shown_hi, other_best / p.es_tick, bids)
             absorbed = self.flows[bids].filled_in(t, *at_touch)  # for the resilience
             scores = band_scores(
@@ -451,17 +459,6 @@ class MarketState:
         last_done = int(np.searchsorted(self.trades.ts, done, side="right")) - 1
         # keep the last trade already snapped too: it dates "last trade age" in later snaps
         self.trades.drop_before(min(first_in_window, max(last_done, 0)))
-
-
-def _cut_at_edge(
-    lo: np.ndarray, hi: np.ndarray, edge_tick: float, bids: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Band ticks cut at the deepest price counted (``SideEvidence.edge``, in ticks)."""
-    if np.isinf(edge_tick):
-        return lo, hi
-    if bids:
-        return np.maximum(lo, round(edge_tick)), hi
-    return lo, np.minimum(hi, round(edge_tick))
 
 
 def _level_id(level: Level) -> str:

@@ -94,16 +94,39 @@ def test_no_call_is_formed_while_the_defence_is_out_of_view() -> None:
     assert unseen[-1].break_score_raw == pytest.approx(0.776, abs=1e-3)  # past BREAK's 0.35
     assert {s.break_score for s in unseen} == {None}
     assert {s.signal for s in unseen} == {"NEUTRAL"} and unseen[-1].in_play
-    # in view of an ordinary defence, the belief starts from the first snap that sees it
+    # in view of an ordinary defence, the belief starts neutral and the first snap that sees
+    # it moves it half the way (smoothing_max_step): 0.388, strong enough for a call alone
     seen = run([*(snap(i, 479.80, 1.0, seen=False) for i in range(30)), snap(30, 479.80, 1.0)])
-    assert seen[-1].break_score == seen[-1].break_score_raw
+    raw = seen[-1].break_score_raw
+    assert raw is not None
+    assert seen[-1].break_score == pytest.approx(CFG.smoothing_max_step * raw)
     assert seen[-1].signal == "BREAK"
     # a belief formed out of view is not carried into view: fuel +1 beyond the book, then a
-    # wall in view (barrier -0.6) makes the score of the snap that sees it, not 0.78 decaying
+    # wall in view (barrier -0.6) moves a neutral belief toward that snap's score
     walled = [snap(30, 479.80, 1.0, defence=WALL)]
     after = run([*(snap(i, 479.80, 1.0, seen=False) for i in range(30)), *walled])
-    assert after[30].break_score == after[30].break_score_raw
-    assert after[30].break_score_raw is not None and after[30].break_score_raw < 0.35
+    wall_raw = after[30].break_score_raw
+    assert wall_raw is not None and wall_raw < CFG.signal_enter
+    assert after[30].break_score == pytest.approx(CFG.smoothing_max_step * wall_raw)
+
+
+def test_a_belief_from_an_earlier_approach_fades_while_the_level_is_out_of_sight() -> None:
+    # fuel +1 in view 30 cents away (beyond call reach) builds a belief of 0.78; the level
+    # then leaves the visible book for a minute, and comes back 20 cents away with fuel +0.3
+    # (raw 0.479). The old belief has faded to nothing and one snap moves it half the way:
+    # 0.24, no call; the same evidence held for about 0.9 s makes the BREAK
+    # (0.479 - 0.35 = 0.54 of the way from 0.24 left: 0.5^t = 0.54 at t = 0.89 s)
+    earlier = [snap(i, 479.70, 1.0) for i in range(30)]
+    gone = [snap(30 + i, 479.70, 1.0, seen=False) for i in range(600)]
+    back = [snap(630 + i, 479.80, 0.3) for i in range(12)]
+    signals = run([*earlier, *gone, *back])
+    assert (signals[29].break_score or 0) > 0.7
+    first = signals[630]
+    assert first.break_score_raw == pytest.approx(0.479, abs=1e-3)
+    assert first.break_score == pytest.approx(0.24, abs=1e-3)
+    assert first.in_play and first.signal == "NEUTRAL"
+    called = [s.signal for s in signals[630:]]
+    assert called.index("BREAK") == 9  # 0.9 s of the same evidence
 
 
 def test_a_belief_carries_across_the_level_with_its_sign_turned() -> None:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from physics.book import Book, at, shared_edges, side_evidence, sides_evidence
+from physics.book import Book, at, cut_at_edge, shared_edges, side_evidence, sides_evidence
 from physics.flows import visible_floor
 
 NAN = np.nan
@@ -93,3 +93,15 @@ def test_two_books_compared_over_the_prices_both_show() -> None:
     assert (now.depth[1], then.depth[1]) == (8 * 10, 8 * 10)  # 4798.25-4800.00 in both
     own = side_evidence(now_px, now_sz, levels, 1.0, bids=True)
     assert own.observable[0] and own.depth[1] == 9 * 10  # the book now, as it shows
+
+
+def test_a_band_is_cut_at_the_deepest_price_its_side_shows() -> None:
+    lo, hi = np.array([19196, 19204]), np.array([19204, 19212])  # two bands, in ticks
+    # bids shown down to tick 19200: the lower band keeps 19200..19204, the upper is whole
+    b_lo, b_hi = cut_at_edge(lo, hi, 19200.0, bids=True)
+    assert b_lo.tolist() == [19200, 19204] and b_hi.tolist() == [19204, 19212]
+    # asks shown up to tick 19208: the upper band ends there
+    a_lo, a_hi = cut_at_edge(lo, hi, 19208.0, bids=False)
+    assert a_lo.tolist() == [19196, 19204] and a_hi.tolist() == [19204, 19208]
+    # a side showing its whole book (edge at infinity) cuts nothing
+    assert cut_at_edge(lo, hi, -np.inf, bids=True)[0].tolist() == lo.tolist()

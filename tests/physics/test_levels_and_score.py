@@ -6,6 +6,7 @@ from physics.score import (
     RollingMedian,
     across_the_level,
     arrival_s,
+    belief_step,
     call_step,
     call_with_hysteresis,
     ewma,
@@ -43,6 +44,26 @@ def test_ewma_halves_the_gap_every_half_life() -> None:
     assert ewma(None, None, 0.8, 0, 1.0) == 0.8
     assert ewma(0.0, 0, 1.0, 1_000_000_000, 1.0) == pytest.approx(0.5)
     assert ewma(0.0, 0, 1.0, 2_000_000_000, 1.0) == pytest.approx(0.75)
+
+
+SNAP_NS = 100_000_000
+
+
+def test_belief_starts_neutral_and_one_snap_moves_it_at_most_max_step() -> None:
+    assert belief_step(None, None, 0.38, 0, 1.0, SNAP_NS, 0.5) == pytest.approx(0.19)
+    assert belief_step(None, None, 0.38, 0, 1.0, SNAP_NS, 1.0) == pytest.approx(0.38)
+    # snap after snap the plain EWMA: 0.1 s at a 1 s half-life moves it 6.7% of the way
+    step = belief_step(0.4, 0, 0.5, SNAP_NS, 1.0, SNAP_NS, 0.5)
+    assert step == pytest.approx(0.4 + (1 - 0.5**0.1) * 0.1)
+
+
+def test_belief_fades_to_neutral_while_its_level_is_out_of_sight() -> None:
+    # a 0.40 formed 76 s before, then one snap reading 0.38: no stale call waiting
+    assert belief_step(0.40, 0, 0.38, 76 * 10**9, 1.0, SNAP_NS, 0.5) == pytest.approx(0.19)
+    # out of sight for one half-life (plus the snap): the old belief counts half
+    faded = 0.40 * 0.5
+    expected = faded + 0.5 * (0.38 - faded)  # dt 1.1 s would move it 53%: capped at 50%
+    assert belief_step(0.40, 0, 0.38, 1_100_000_000, 1.0, SNAP_NS, 0.5) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
