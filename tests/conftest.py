@@ -50,6 +50,19 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
+def esh4_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The bundled ESH4 sample replayed in process at level 480.5 (signals, level events),
+    once per test session: the reference the Kafka path, the recovery and the replay's own
+    checks compare with (the byte-identity test still replays it again itself)."""
+    from dataflows.signals.main import replay_flow, run
+
+    folder = tmp_path_factory.mktemp("esh4_replay")
+    signals, events = folder / "signals.jsonl", folder / "events.jsonl"
+    run(replay_flow(Settings(levels=[480.5]), [ESH4_MBP10, ESH4_TRADES], signals, events))
+    return signals, events
+
+
+@pytest.fixture(scope="session")
 def broker() -> Iterator[LocalBroker]:
     local = LocalBroker(Settings().broker)
     started = not local.is_ready()

@@ -23,8 +23,8 @@ def replay(out: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def signals(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    return replay(tmp_path_factory.mktemp("replay") / "signals.jsonl")
+def signals(esh4_replay: tuple[Path, Path]) -> list[dict]:
+    return [json.loads(line) for line in esh4_replay[0].read_text().splitlines()]
 
 
 def test_output_is_ordered_by_snap_then_level(signals: list[dict]) -> None:

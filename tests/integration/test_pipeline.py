@@ -16,7 +16,6 @@ from websockets.sync.client import connect
 
 from bridge.app import create_app
 from bridge.consumer import SignalsConsumer
-from dataflows.signals.main import replay_flow, run
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
 from tests.conftest import ESH4_MBP10, ESH4_TRADES, ESM4_MBP10, ESM4_TRADES
@@ -78,14 +77,15 @@ def test_signals_reach_a_websocket_client_with_the_files_values(settings: Settin
             assert sig["barrier"]["depth"] == int(sz[np.abs(px - level * 10) <= 1.0].sum())
 
 
-def test_kafka_path_equals_in_process_replay(settings: Settings, tmp_path: Path) -> None:
+def test_kafka_path_equals_in_process_replay(
+    settings: Settings, tmp_path: Path, esh4_replay: tuple[Path, Path]
+) -> None:
     s = settings.model_copy(update={"levels": [480.5]})
     assert snapline(s, "ingest", "dbn", str(ESH4_MBP10), str(ESH4_TRADES)).returncode == 0
     flow = snapline(s, "run", "signals", "--until-end")
     assert flow.returncode == 0, flow.stderr
     via_kafka = signals_of(read_all(s, TopicCatalog.from_settings(s).name("signals")))
-    out, events_out = tmp_path / "replay.jsonl", tmp_path / "events.jsonl"
-    run(replay_flow(s, [ESH4_MBP10, ESH4_TRADES], out, events_out))
+    out, events_out = esh4_replay  # the same sample and level, replayed in process
     in_process = [json.loads(line) for line in out.read_text().splitlines()]
     for sig in [*via_kafka, *in_process]:
         sig.pop("ts_publish_ns")
