@@ -62,7 +62,7 @@ class SideEvidence:
     quote_sz: I64
     typical_queue: float  # median size of this side's visible price levels (0 if none)
     peak: I64  # the biggest visible queue in band (0 when none)
-    edge: float = np.inf  # the deepest price counted (bids: lowest, asks: highest); ±inf: every
+    edge: float = np.inf  # the deepest price counted (bids: lowest, asks: highest); ±inf: no edge
 
 
 def side_evidence(px: F64, sz: I64, level_es: F64, half_band: float, bids: bool) -> SideEvidence:

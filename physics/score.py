@@ -14,14 +14,18 @@ from schemas.level_signal import Call
 CallName = Literal["BREAK", "BOUNCE", "NEUTRAL"]
 
 
+def kept_after(dt_ns: int, half_life_s: float) -> float:
+    """The share of a past value kept after ``dt_ns`` of event time (negative: none passed)."""
+    return math.pow(0.5, max(dt_ns, 0) / 1e9 / half_life_s)
+
+
 def ewma(
     prev: float | None, prev_ts_ns: int | None, x: float, ts_ns: int, half_life_s: float
 ) -> float:
     """Event-time EWMA: the weight of the past halves every ``half_life_s`` seconds."""
     if prev is None or prev_ts_ns is None:
         return x
-    dt_s = max(ts_ns - prev_ts_ns, 0) / 1e9
-    alpha = 1.0 - math.pow(0.5, dt_s / half_life_s)
+    alpha = 1.0 - kept_after(ts_ns - prev_ts_ns, half_life_s)
     return prev + alpha * (x - prev)
 
 
@@ -44,10 +48,8 @@ def belief_step(
     a call alone: ``max_step`` 0.5 needs a reading of at least twice the call threshold."""
     if prev is None or prev_ts_ns is None:
         return max_step * x
-    gap_s = max(ts_ns - prev_ts_ns - snap_ns, 0) / 1e9
-    faded = prev * math.pow(0.5, gap_s / half_life_s)
-    dt_s = max(ts_ns - prev_ts_ns, 0) / 1e9
-    alpha = min(1.0 - math.pow(0.5, dt_s / half_life_s), max_step)
+    faded = prev * kept_after(ts_ns - prev_ts_ns - snap_ns, half_life_s)
+    alpha = min(1.0 - kept_after(ts_ns - prev_ts_ns, half_life_s), max_step)
     return faded + alpha * (x - faded)
 
 

@@ -163,9 +163,9 @@ class LevelSignal(_Model):
     )
     break_score: float | None = Field(
         description="smoothed (EWMA) break score in [-1, 1], over the snaps that saw the "
-        "level's defence (barrier observed): starts at 0, one snap moves it at most half the "
-        "way to its raw score, fades toward 0 while the defence is out of view; null until "
-        "one saw it"
+        "level's defence (barrier observed): starts at 0, one snap moves it at most "
+        "smoothing_max_step (0.5) of the way to its raw score, fades toward 0 while the "
+        "defence is out of view; null until one saw it"
     )
     break_score_robust: float | None = Field(
         default=None,

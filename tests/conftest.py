@@ -42,6 +42,10 @@ def clean_env() -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests start from a cleared snapline environment (the broker's address aside)."""
+    _clear_snapline_env(monkeypatch)
+
+
+def _clear_snapline_env(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     for key in list(os.environ):
@@ -58,7 +62,10 @@ def esh4_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
     folder = tmp_path_factory.mktemp("esh4_replay")
     signals, events = folder / "signals.jsonl", folder / "events.jsonl"
-    run(replay_flow(Settings(levels=[480.5]), [ESH4_MBP10, ESH4_TRADES], signals, events))
+    with pytest.MonkeyPatch.context() as env:  # as every test sees it (_clean_env, below)
+        _clear_snapline_env(env)
+        settings = Settings(levels=[480.5])
+    run(replay_flow(settings, [ESH4_MBP10, ESH4_TRADES], signals, events))
     return signals, events
 
 
