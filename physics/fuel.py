@@ -16,6 +16,7 @@ under the opposite convention and from the day's flow alone; their range is the 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -190,17 +191,25 @@ class Chain:
     t_years: np.ndarray
 
 
-def chain_of(book: FuelBook, now_ns: int, session: date, cfg: PhysicsConfig) -> Chain:
+def chain_tickers(book: FuelBook, session: date) -> list[str]:
     """Contracts expiring on ``session`` (0DTE) with what gamma needs, in ticker order: sums
     over the chain then do not depend on the order rows arrived in (Kafka partitions
     interleave them differently from a file), to the last bit."""
-    use = [
-        st
-        for _, st in sorted(book.contracts.items())
+    return [
+        ticker
+        for ticker, st in sorted(book.contracts.items())
         if st.contract.expiry == session
         and st.open_interest is not None
         and (st.iv is not None or st.vendor_gamma is not None)
     ]
+
+
+def chain_of(
+    book: FuelBook, now_ns: int, session: date, cfg: PhysicsConfig, tickers: list[str] | None = None
+) -> Chain:
+    """The chain of ``chain_tickers`` (given, or found), as of ``now_ns``."""
+    names = chain_tickers(book, session) if tickers is None else tickers
+    use = [book.contracts[t] for t in names]
     chain = Chain(
         strike=np.array([s.contract.strike for s in use], np.float64),
         is_call=np.array([s.contract.is_call for s in use], bool),
@@ -211,6 +220,21 @@ def chain_of(book: FuelBook, now_ns: int, session: date, cfg: PhysicsConfig) -> 
         t_years=np.empty(len(use), np.float64),
     )
     return dated(chain, now_ns, session, cfg)
+
+
+def with_customer_net(
+    chain: Chain, index: dict[str, int], book: FuelBook, traded: Iterable[str]
+) -> Chain:
+    """``chain`` with the customer net of the ``traded`` contracts brought up to date
+    (``index``: a ticker's row in the chain). Trades change nothing else in a chain: what
+    enters it (OI, IV or gamma) comes with greeks rows only."""
+    rows = [(index[t], book.contracts[t].customer_net) for t in traded if t in index]
+    if not rows:
+        return chain
+    net = chain.net.copy()
+    for i, value in rows:
+        net[i] = value
+    return replace(chain, net=net)
 
 
 def dated(chain: Chain, now_ns: int, session: date, cfg: PhysicsConfig) -> Chain:

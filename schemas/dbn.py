@@ -20,8 +20,10 @@ def prices(raw: np.ndarray) -> np.ndarray:
     """DBN fixed-point prices in dollars, NaN where DBN marks a price undefined (an empty
     book level). Division by an exact power of ten keeps tick prices exact (4799.5, not
     4799.500000001)."""
-    px = raw.astype(np.float64) / 1e9
-    px[raw == UNDEF_PRICE] = np.nan
+    px: np.ndarray = np.divide(raw, 1e9)  # in float64, one pass
+    undefined = raw == UNDEF_PRICE
+    if undefined.any():
+        px[undefined] = np.nan
     return px
 
 

@@ -156,4 +156,4 @@ class Settings(BaseSettings):
     # far back (the connector's micro-batch, flush_ms 20, plus the producer's linger.ms 5)
     live_idle_slack_ms: int = Field(default=30, ge=0)
     topics_file: Path = PROJECT_ROOT / "redpanda" / "topics.yaml"
-    produce_batch_records: int = Field(default=256, ge=1, le=2048)
+    produce_batch_records: int = Field(default=1024, ge=1, le=2048)

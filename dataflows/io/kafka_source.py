@@ -95,7 +95,7 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
             value = m.value() or b""
             out.append(RawMessage(self._role, m.key(), value, headers, self._name, offset))
             self._next_offset = offset + 1
-            if span.full_after(_recv_ns(headers)):
+            if span.full_after(_recv_ns(headers), _records(headers)):
                 break
         self._awake = None if polled else self._now() + IDLE_POLL
         # Caught up (nothing new): say so at once after data, then every idle tick, so the
@@ -215,6 +215,17 @@ def _recv_ns(headers: list[tuple[str, bytes]]) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _records(headers: list[tuple[str, bytes]]) -> int:
+    """The ``records`` header (DBN records in the message), 1 when absent or not a number."""
+    for key, value in headers:
+        if key == "records":
+            try:
+                return max(int(value), 1)
+            except ValueError:
+                return 1
+    return 1
 
 
 def _as_bytes(value: str | bytes | None) -> bytes:

@@ -21,7 +21,6 @@ from dataflows.io.batch_span import BatchSpan
 from dataflows.signals.items import IdleTick, PartitionEnd
 from schemas.envelope import RawMessage
 
-BATCH = 64  # messages; a batch also ends once it spans MAX_BATCH_SPAN_NS of receive time
 Item = RawMessage | PartitionEnd | IdleTick
 
 
@@ -67,12 +66,12 @@ class _FilePartition(StatefulSourcePartition[Item, int]):
         if self._done:
             raise StopIteration
         batch: list[Item] = []
-        span = BatchSpan()
+        span = BatchSpan()  # where the batch ends: 10 s of receive time or 16,384 records
         for records, ts_ns, msg in self._messages:
             batch.append(dataclasses.replace(msg, partition=self._name, offset=self._offset))
             self._counts.records[msg.role] += records
             self._offset += 1
-            if span.full_after(ts_ns) or len(batch) >= BATCH:
+            if span.full_after(ts_ns, records):
                 return batch
         self._done = True
         batch.append(PartitionEnd(self._name))

@@ -71,6 +71,21 @@ class Column:
         shift, self._lo, self._hi = self._lo, 0, live
         return shift
 
+    def __getstate__(self) -> dict[str, object]:
+        """Copies and pickles (recovery snapshots) hold the live and pending rows only, not
+        the buffers' spare room or the rows already dropped."""
+        live = {k: v[self._lo : self._hi] for k, v in self._buf.items()}
+        return {"buf": live, "pending": [dict(p) for p in self.pending]}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        buf = state["buf"]
+        assert isinstance(buf, dict)
+        self._buf = buf
+        self._lo, self._hi = 0, int(buf["ts"].shape[0])
+        pending = state["pending"]
+        assert isinstance(pending, list)
+        self.pending = pending
+
     def drop_before(self, i: int) -> None:
         if i > 0:
             self._lo = min(self._lo + i, self._hi)

@@ -44,8 +44,10 @@ class OptionsState:
         self.levels_ns: int | None = None
         self.spy_mid: float | None = None  # the latest SPY quote mid, for the live ratio
         self.spy_mid_ns: int | None = None
-        # the chain and its strikes as of the last option input (re-dated per snap)
-        self._chain: tuple[fu.Chain, list[float]] | None = None
+        # the chain, its strikes and each ticker's row, as of the last greeks row (re-dated
+        # per snap); the contracts traded since then (their customer net moved)
+        self._chain: tuple[fu.Chain, list[float], dict[str, int]] | None = None
+        self._traded: set[str] = set()
 
     def add(self, item: OptionEvent) -> None:
         heapq.heappush(self.pending, (item.ts_ns, item.partition, item.offset, item))
@@ -58,7 +60,6 @@ class OptionsState:
             self._chain = None
         while self.pending and self.pending[0][0] <= t_ns:
             self._apply(heapq.heappop(self.pending)[3])
-            self._chain = None
 
     def at_snap(self, t_ns: int, spot: float) -> SnapFuel:
         """Fuel evidence at a snap (after ``advance(t_ns)``)."""
@@ -67,8 +68,15 @@ class OptionsState:
         if as_of is None or t_ns - as_of > self.cfg.fuel_stale_s * 1e9:
             return SnapFuel(None, spot, self.cfg, as_of)  # no chain yet, or a stale one
         if self._chain is None:
-            built = fu.chain_of(self.book, t_ns, session, self.cfg)
-            self._chain = (built, sorted({float(k) for k in built.strike}))
+            tickers = fu.chain_tickers(self.book, session)
+            built = fu.chain_of(self.book, t_ns, session, self.cfg, tickers)
+            strikes = sorted({float(k) for k in built.strike})
+            self._chain = (built, strikes, {t: i for i, t in enumerate(tickers)})
+            self._traded = set()
+        elif self._traded:
+            built, strikes, index = self._chain
+            built = fu.with_customer_net(built, index, self.book, sorted(self._traded))
+            self._chain, self._traded = (built, strikes, index), set()
         chain, strikes = fu.dated(self._chain[0], t_ns, session, self.cfg), self._chain[1]
         if chain.strike.size == 0:
             return SnapFuel(None, spot, self.cfg, as_of)
@@ -80,8 +88,10 @@ class OptionsState:
     def _apply(self, e: OptionEvent) -> None:
         if e.kind == "greeks" and e.row is not None:
             fu.apply_greeks_row(self.book, e.row, e.ts_ns, self.cfg)
+            self._chain = None  # contracts may enter or leave the chain: built again
         elif e.kind == "trade":
             fu.apply_option_trade(self.book, e.ticker, e.price, e.size)
+            self._traded.add(e.ticker)  # quotes change no chain
         elif e.kind == "quote":
             fu.apply_option_quote(self.book, e.ticker, e.bid, e.ask)
         elif e.kind == "spy_quote" and 0 < e.bid <= e.ask:

@@ -84,7 +84,9 @@ class PriceWindow:
         if not filled.any():
             return out
         ts, c = self._window(t_ns)
-        tick, fill, add = c["price_tick"], c["filled"], c["added"]
+        # rows with neither a fill nor an add (cancels) change no refill: dropped once for all
+        used = np.flatnonzero((c["filled"] > 0) | (c["added"] > 0))
+        ts, tick, fill, add = ts[used], c["price_tick"][used], c["filled"][used], c["added"][used]
         for i in np.flatnonzero(filled):
             mine = (tick >= lo_tick[i]) & (tick <= hi_tick[i])
             out[i] = refill(ts[mine], fill[mine], add[mine])

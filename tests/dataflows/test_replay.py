@@ -146,10 +146,10 @@ def test_barrier_flows_match_a_naive_recount(signals: list[dict]) -> None:
 
 
 def test_a_source_batch_ends_after_ten_seconds_of_event_time() -> None:
-    # everything one batch makes due is held at once: on a quiet book a batch of 64 messages
-    # spans hours, so it is cut once it covers 10 s; no message is lost or reordered
-    from dataflows.io.batch_span import MAX_BATCH_SPAN_NS
-    from dataflows.io.replay_files import BATCH, ReplayFileSource
+    # everything one batch makes due is held at once: on a quiet book 16,384 records span
+    # hours, so a batch is cut once it covers 10 s; no message is lost or reordered
+    from dataflows.io.batch_span import MAX_BATCH_RECORDS, MAX_BATCH_SPAN_NS
+    from dataflows.io.replay_files import ReplayFileSource
     from dataflows.signals.items import PartitionEnd
     from schemas.envelope import RawHeaders, RawMessage
 
@@ -164,7 +164,23 @@ def test_a_source_batch_ends_after_ten_seconds_of_event_time() -> None:
     assert [m.offset for m in msgs] == list(range(len(msgs)))
     assert sum(RawHeaders.from_kafka(m.headers).records for m in msgs) == 43_780
     for b in batches[:-1]:
-        ts = [RawHeaders.from_kafka(m.headers).ts_recv_ns for m in b if isinstance(m, RawMessage)]
-        assert len(ts) == BATCH or ts[-1] - ts[0] >= MAX_BATCH_SPAN_NS  # cut at once, not later
+        headers = [RawHeaders.from_kafka(m.headers) for m in b if isinstance(m, RawMessage)]
+        ts, held = [h.ts_recv_ns for h in headers], sum(h.records for h in headers)
+        # cut at once, not later
+        assert held >= MAX_BATCH_RECORDS or ts[-1] - ts[0] >= MAX_BATCH_SPAN_NS
+        assert held - headers[-1].records < MAX_BATCH_RECORDS
         assert len(ts) == 1 or ts[-2] - ts[0] < MAX_BATCH_SPAN_NS
-    assert len(batches) > 3  # the sample's 171 book messages span 2 h: many short batches
+    assert len(batches) > 3  # the sample's book messages span 2 h: many short batches
+
+
+def test_a_batch_also_ends_at_its_record_limit_and_an_undated_message_counts() -> None:
+    from dataflows.io.batch_span import BatchSpan
+
+    span = BatchSpan(max_span_ns=10, max_records=3_000)
+    assert not span.full_after(100, 1_024)
+    assert not span.full_after(None, 1_024)  # no readable time: counted by its records
+    assert span.full_after(101, 1_024)  # 3,072 records within 1 ns
+    timed = BatchSpan(max_span_ns=10, max_records=3_000)
+    assert not timed.full_after(None, 1)  # the first time read starts the span
+    assert not timed.full_after(100, 1)
+    assert timed.full_after(110, 1)

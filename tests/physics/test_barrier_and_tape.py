@@ -196,6 +196,19 @@ def test_refill_counts_the_same_update_and_groups_its_rows() -> None:
     assert refill(ts, np.array([8, 0, 0]), np.array([0, 0, 3])) == Refill(None, 0.0)
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_refill_is_unchanged_without_the_rows_that_neither_fill_nor_add(seed: int) -> None:
+    # the price window drops those rows (cancels) before measuring refills, once for all bands
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    ts = np.sort(rng.integers(0, 30, n)).astype(np.int64) * 100_000_000
+    kind = rng.integers(0, 3, n)  # 0: a fill, 1: an add, 2: a cancel
+    filled = np.where(kind == 0, rng.integers(1, 20, n), 0)
+    added = np.where(kind == 1, rng.integers(1, 20, n), 0)
+    used = (filled > 0) | (added > 0)
+    assert refill(ts[used], filled[used], added[used]) == refill(ts, filled, added)
+
+
 def test_band_scores_score_every_level_of_a_side_at_once() -> None:
     # docs/physics.md's vacuum (D0 200 -> D 120, F 30) and an absorbing wall (600 -> 600, F
     # 400), both with Q = 40 and n = 9, scored together as one snap's side
