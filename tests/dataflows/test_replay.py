@@ -149,7 +149,7 @@ def test_a_source_batch_ends_after_ten_seconds_of_event_time() -> None:
     # everything one batch makes due is held at once: on a quiet book 16,384 records span
     # hours, so a batch is cut once it covers 10 s; no message is lost or reordered
     from dataflows.io.batch_span import MAX_BATCH_RECORDS, MAX_BATCH_SPAN_NS
-    from dataflows.io.replay_files import ReplayFileSource
+    from dataflows.io.replay_files import BATCH_MESSAGES, ReplayFileSource
     from dataflows.signals.items import PartitionEnd
     from schemas.envelope import RawHeaders, RawMessage
 
@@ -167,7 +167,8 @@ def test_a_source_batch_ends_after_ten_seconds_of_event_time() -> None:
         headers = [RawHeaders.from_kafka(m.headers) for m in b if isinstance(m, RawMessage)]
         ts, held = [h.ts_recv_ns for h in headers], sum(h.records for h in headers)
         # cut at once, not later
-        assert held >= MAX_BATCH_RECORDS or ts[-1] - ts[0] >= MAX_BATCH_SPAN_NS
+        full = len(ts) == BATCH_MESSAGES or held >= MAX_BATCH_RECORDS
+        assert full or ts[-1] - ts[0] >= MAX_BATCH_SPAN_NS
         assert held - headers[-1].records < MAX_BATCH_RECORDS
         assert len(ts) == 1 or ts[-2] - ts[0] < MAX_BATCH_SPAN_NS
     assert len(batches) > 3  # the sample's book messages span 2 h: many short batches
