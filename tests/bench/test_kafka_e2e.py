@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 def test_one_run_reports_every_stage(broker: LocalBroker, tmp_path: Path) -> None:
     r = run_kafka_bench(runs=1, profile_top=0)  # it makes its own topics
     assert r["input"]["es_records"] == 46_753
-    assert r["input"]["raw_messages"] == 46  # 1024-record micro-batches, per schema
+    assert r["input"]["raw_messages"] == 642  # micro-batches of 1024 records or 10 s, per schema
     # the dataflow published through Kafka every signal an in-process replay publishes
     replayed = tmp_path / "signals.jsonl"
     run(replay_flow(Settings(levels=[480.5]), [ESH4_MBP10, ESH4_TRADES], replayed))

@@ -1,11 +1,13 @@
 from pathlib import Path
 
 import databento as db
+import numpy as np
 import pytest
 import zstandard
 
 from connectors.databento.dbn_file import open_dbn
 from connectors.databento.messages import SkipCounts, to_messages
+from schemas.dbn import MBP10_NESTED_DTYPE
 from snapline.errors import InputError
 from tests.conftest import DATA, ESM4_MBP10
 
@@ -30,6 +32,22 @@ def test_runs_split_at_max_run_and_keep_order() -> None:
     assert info.schema == "mbp-10" and info.version == 3
     assert [r.count for r in runs] == [50, 50, 50, 19]
     assert b"".join(r.data for r in runs) == _records(ESM4_MBP10, 10_000)
+
+
+def test_runs_also_end_after_ten_seconds_of_event_time() -> None:
+    # the ESH4 sample: a quiet book, 1024 of whose records span minutes
+    from tests.conftest import ESH4_MBP10
+
+    _, found = open_dbn(ESH4_MBP10, max_run=1024)
+    runs = list(found)
+    spans = []
+    for r in runs:
+        ts = np.frombuffer(r.data, MBP10_NESTED_DTYPE)["ts_event"].astype(np.int64)
+        spans.append(int(ts.max() - ts[0]))
+    assert max(spans) <= 10_000_000_000
+    assert max(r.count for r in runs) > 256  # busy minutes still make long runs
+    assert sum(r.count for r in runs) == 43_780
+    assert b"".join(r.data for r in runs) == _records(ESH4_MBP10, 100_000)
 
 
 def test_mixed_live_file_routes_book_and_trades_and_counts_the_rest() -> None:
