@@ -95,7 +95,8 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
             value = m.value() or b""
             out.append(RawMessage(self._role, m.key(), value, headers, self._name, offset))
             self._next_offset = offset + 1
-            if span.full_after(_recv_ns(headers), _records(headers)):
+            records = max(_int_header(headers, "records") or 1, 1)
+            if span.full_after(_int_header(headers, "ts_recv_ns"), records):
                 break
         self._awake = None if polled else self._now() + IDLE_POLL
         # Caught up (nothing new): say so at once after data, then every idle tick, so the
@@ -205,27 +206,16 @@ class KafkaRawSource(FixedPartitionedSource[Item, int]):
         )
 
 
-def _recv_ns(headers: list[tuple[str, bytes]]) -> int | None:
-    """The ``ts_recv_ns`` header, or None when absent or not a number (the decode step
-    dead-letters such a message; here it only cannot end a batch)."""
-    for key, value in headers:
-        if key == "ts_recv_ns":
+def _int_header(headers: list[tuple[str, bytes]], key: str) -> int | None:
+    """A header's integer value, or None when absent or not a number (the decode step
+    dead-letters such a message; here it only cannot help end a batch)."""
+    for k, value in headers:
+        if k == key:
             try:
                 return int(value)
             except ValueError:
                 return None
     return None
-
-
-def _records(headers: list[tuple[str, bytes]]) -> int:
-    """The ``records`` header (DBN records in the message), 1 when absent or not a number."""
-    for key, value in headers:
-        if key == "records":
-            try:
-                return max(int(value), 1)
-            except ValueError:
-                return 1
-    return 1
 
 
 def _as_bytes(value: str | bytes | None) -> bytes:

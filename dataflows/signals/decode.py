@@ -81,7 +81,7 @@ def decode(msg: RawMessage) -> Decoded:
     if ts_recv.max() > MAX_TS_NS:
         i = int(np.flatnonzero(ts_recv > MAX_TS_NS)[0])
         return DecodeFailure(
-            msg, f"record {i} of {len(records)} has ts_recv {records['ts_recv'][i]}: not a time"
+            msg, f"record {i} of {len(records)} has ts_recv {ts_recv[i]}: not a time"
         )
     if msg.role == "es_mbp10":
         return _book(msg.partition, records)
