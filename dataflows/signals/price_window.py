@@ -10,6 +10,8 @@ e.g. a bad print) fall back to summing the window's rows, never to a huge array.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -34,6 +36,9 @@ class PriceWindow:
         self.added_ns = NEVER  # rows up to here are in the totals...
         self.removed_ns = NEVER  # ...and rows up to here are out again
         self._last: tuple[bytes, Bands] | None = None  # bands asked last, unchanged since
+        # per band (lo, hi tick) whose refill was asked: its fill and add rows in the window
+        # as of the time asked, so the next snap scans only the rows that came since
+        self._refill_rows: dict[tuple[int, int], _BandRows] = {}
 
     def append(self, ts_ns: I64, price_tick: I64, **flows: I64) -> None:
         """New rows, in time order. Live, a late book update can date a row inside a window
@@ -47,6 +52,7 @@ class PriceWindow:
         late = ts_ns <= self.added_ns
         if late.any():
             self._last = None
+            self._refill_rows.clear()  # late rows land inside windows already scanned
             self._add(price_tick[late], {k: f[late] for k, f in flows.items()}, +1)
 
     def band_at(
@@ -79,17 +85,26 @@ class PriceWindow:
     def _refills(
         self, t_ns: int, lo_tick: I64, hi_tick: I64, filled: npt.NDArray[np.bool_]
     ) -> list[Refill | None]:
-        """``physics.barrier.refill`` of each band where something was filled."""
+        """``physics.barrier.refill`` of each band where something was filled, over the band's
+        fill and add rows in the window (cancels change no refill)."""
         out: list[Refill | None] = [None] * len(lo_tick)
+        start = t_ns - self.window_ns
+        kept = {k: v for k, v in self._refill_rows.items() if v.upto_ns > start}
         if not filled.any():
+            self._refill_rows = kept
             return out
         ts, c = self._window(t_ns)
-        # rows with neither a fill nor an add (cancels) change no refill: dropped once for all
-        used = np.flatnonzero((c["filled"] > 0) | (c["added"] > 0))
-        ts, tick, fill, add = ts[used], c["price_tick"][used], c["filled"][used], c["added"][used]
         for i in np.flatnonzero(filled):
-            mine = (tick >= lo_tick[i]) & (tick <= hi_tick[i])
-            out[i] = refill(ts[mine], fill[mine], add[mine])
+            band = (int(lo_tick[i]), int(hi_tick[i]))
+            rows = kept.get(band)
+            since = start if rows is None else rows.upto_ns
+            j = int(np.searchsorted(ts, since, side="right"))
+            tick, fill, add = c["price_tick"][j:], c["filled"][j:], c["added"][j:]
+            mine = np.flatnonzero((tick >= band[0]) & (tick <= band[1]) & ((fill > 0) | (add > 0)))
+            new = _BandRows(t_ns, ts[j:][mine], fill[mine], add[mine])
+            kept[band] = new if rows is None else rows.since(start).then(new)
+            out[i] = refill(kept[band].ts, kept[band].filled, kept[band].added)
+        self._refill_rows = kept
         return out
 
     def _bands(self, t_ns: int, lo_tick: I64, hi_tick: I64) -> BandFlows:
@@ -168,3 +183,27 @@ class PriceWindow:
         lo = int(np.searchsorted(ts, t_ns - self.window_ns, side="right"))
         hi = int(np.searchsorted(ts, t_ns, side="right"))
         return ts[lo:hi], {k: v[lo:hi] for k, v in self.rows.cols.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _BandRows:
+    """A band's fill and add rows in the window ending at ``upto_ns``, in time order."""
+
+    upto_ns: int
+    ts: I64
+    filled: I64
+    added: I64
+
+    def since(self, start_ns: int) -> _BandRows:
+        """The rows after ``start_ns`` (a window that moved on)."""
+        i = int(np.searchsorted(self.ts, start_ns, side="right"))
+        return _BandRows(self.upto_ns, self.ts[i:], self.filled[i:], self.added[i:])
+
+    def then(self, later: _BandRows) -> _BandRows:
+        """These rows followed by ``later``'s, which come after them."""
+        return _BandRows(
+            later.upto_ns,
+            np.concatenate([self.ts, later.ts]),
+            np.concatenate([self.filled, later.filled]),
+            np.concatenate([self.added, later.added]),
+        )
