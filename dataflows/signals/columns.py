@@ -71,6 +71,23 @@ class Column:
         shift, self._lo, self._hi = self._lo, 0, live
         return shift
 
+    def fits(self, n: int) -> bool:
+        """Whether ``n`` more rows fit in the buffers as they are."""
+        return self._hi + n <= int(self._buf["ts"].shape[0])
+
+    def keep(self, kept: np.ndarray, room: int) -> None:
+        """Keep only the live rows marked in ``kept``, in new buffers with room for ``room``
+        more rows (rows already handed out stay as they were)."""
+        n = int(np.count_nonzero(kept))
+        cap = 1024
+        while cap < 2 * (n + room):  # room for another batch or so before the next copy
+            cap *= 2
+        for k, v in self._buf.items():
+            fresh = np.empty((cap, *v.shape[1:]), v.dtype)
+            fresh[:n] = v[self._lo : self._hi][kept]
+            self._buf[k] = fresh
+        self._lo, self._hi = 0, n
+
     def __getstate__(self) -> dict[str, object]:
         """Copies and pickles (recovery snapshots) hold the live and pending rows only, not
         the buffers' spare room or the rows already dropped."""

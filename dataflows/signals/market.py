@@ -223,6 +223,7 @@ class MarketState:
         snapped = (
             NEVER if self.next_snap_ns is None else self.next_snap_ns - self.cfg.physics.snap_ns
         )
+        self._thin_book()
         late = self.book.consolidate(snapped) + self.trades.consolidate(snapped)
         if late:
             before = self.counters.late_records
@@ -422,6 +423,29 @@ class MarketState:
                 hidden=pf.hidden,
             )
         self.flowed_ns = int(ts[last - 1])
+
+    def _thin_book(self) -> None:
+        """Before the book's buffers would grow: of the rows whose flows are accounted, keep
+        only those a snap can still ask for, the last book of each snap interval and of each
+        interval shifted back by the barrier window (snaps fall on multiples of the snap
+        period; each reads the book at its time and at its window's start). A busy book
+        keeps two rows per snap instead of every update of the window."""
+        pending = sum(part["ts"].size for part in self.book.pending)
+        if self.book.fits(pending):
+            return
+        ts = self.book.ts
+        done = int(np.searchsorted(ts, self.flowed_ns, side="right")) - 1  # flows start here
+        if done < 1:
+            return
+        snap = self.cfg.physics.snap_ns
+        window_ns = int(self.cfg.physics.barrier_window_s * 1e9)
+        kept = np.ones(ts.size, bool)
+        now, nxt = ts[:done], ts[1 : done + 1]  # a row is the last of its interval when the
+        kept[:done] = (-(-now // snap) != -(-nxt // snap)) | (  # next one is in another
+            -(-(now + window_ns) // snap) != -(-(nxt + window_ns) // snap)
+        )
+        kept[0] = True  # the oldest: the window's start before the book began
+        self.book.keep(kept, pending)
 
     def _tape(self, t: int) -> TapeWindow:
         c = self.trades.cols

@@ -43,3 +43,19 @@ def test_a_copy_holds_the_live_rows_only_and_carries_on_alike() -> None:
     assert np.array_equal(mine.cols["px"], col.cols["px"])
     # the original's rows never changed under the copies
     assert col.ts[-1] == 52_009 and col.cols["size"][-1] == 52_009 * 3
+
+
+def test_keeping_some_rows_leaves_the_rows_handed_out_as_they_were() -> None:
+    col = _column()
+    _append(col, 0, 3_000)
+    col.consolidate(-1)
+    handed_out = col.cols["size"]  # a view, as a snap context holds one
+    kept = col.ts % 7 == 0
+    col.keep(kept, room=5_000)
+    assert col.ts.tolist() == list(range(0, 3_000, 7))
+    assert col.cols["size"].tolist() == [3 * t for t in range(0, 3_000, 7)]
+    assert col.fits(5_000)
+    _append(col, 3_000, 5_000)
+    col.consolidate(-1)
+    assert col.ts[-1] == 7_999 and col.ts.size == 429 + 5_000
+    assert handed_out.tolist() == [3 * t for t in range(3_000)]

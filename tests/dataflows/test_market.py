@@ -273,3 +273,78 @@ def test_depth_that_scrolls_into_view_is_not_depth_added() -> None:
     assert edge.observable and edge.depth == 7 * 5
     assert edge.thickness == pytest.approx(1.0)  # seven prices shown, seven counted
     assert edge.score == pytest.approx(0.0, abs=1e-9)
+
+
+def _walk(seed: int, seconds: float, per_s: int) -> tuple[BookBatch, TradeBatch]:
+    """A random book: the best bid wanders by ticks, sizes churn, sellers hit the bid."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * per_s)
+    ts = T0 + np.sort(rng.integers(0, int(seconds * 1000 * MS), n)).astype(np.int64)
+    bid = 4800.0 + 0.25 * np.cumsum(rng.choice([-1, 0, 0, 0, 0, 0, 0, 0, 0, 1], n))
+    steps = 0.25 * np.arange(10)
+    b = BookBatch(
+        partition="book", instrument_id=1, ts_ns=ts,
+        bid_px=bid[:, None] - steps, bid_sz=rng.integers(1, 60, (n, 10)),
+        ask_px=bid[:, None] + 0.25 + steps, ask_sz=rng.integers(1, 60, (n, 10)),
+        max_ts_ns=int(ts[-1]),
+    )  # fmt: skip
+    m = n // 10
+    at = np.sort(rng.choice(n, m, replace=False))
+    t = TradeBatch(
+        "tape", 1, ts[at], bid[at], rng.integers(1, 9, m), np.zeros(m, bool), np.ones(m, bool)
+    )
+    return b, t
+
+
+def _cut(b: BookBatch, t: TradeBatch, rows: int) -> list[BookBatch | TradeBatch]:
+    """The two streams in batches of ``rows`` book rows, each with the trades up to it."""
+    out: list[BookBatch | TradeBatch] = []
+    for lo in range(0, b.ts_ns.size, rows):
+        s = slice(lo, lo + rows)
+        end = int(b.ts_ns[s][-1])
+        out.append(
+            BookBatch(
+                "book", 1, b.ts_ns[s], b.bid_px[s], b.bid_sz[s], b.ask_px[s], b.ask_sz[s], end
+            )
+        )
+        m = (t.ts_ns > (int(b.ts_ns[lo - 1]) if lo else -1)) & (t.ts_ns <= end)
+        out.append(
+            TradeBatch("tape", 1, t.ts_ns[m], t.price[m], t.size[m], t.is_buy[m], t.is_sell[m])
+        )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("seed", "physics"),
+    [
+        (0, PhysicsConfig()),
+        (1, PhysicsConfig(snap_ms=250, barrier_window_s=2.1)),
+        (2, PhysicsConfig(snap_ms=150)),
+    ],
+)
+def test_a_busy_book_keeps_only_the_books_a_snap_can_ask_for(
+    seed: int, physics: PhysicsConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 20 s of a book updating 2,000 times a second: the rows whose flows are accounted are
+    # thinned to the last book of each snap interval (and of each shifted back by the
+    # barrier window, which need not be a whole number of snaps), and every published
+    # signal is what the whole book gives
+    b, t = _walk(seed, 20.0, 2_000)
+    items = [*_cut(b, t, 700), PartitionEnd("book"), PartitionEnd("tape")]
+    cfg = MarketConfig(physics, ("book", "tape"), explicit_levels=(479.95, 480.1))
+    thinned = MarketState(cfg, lambda: 0)
+    got = [li for item in items for li in thinned.add(item)] + thinned.finish()  # type: ignore[arg-type]
+    assert thinned.book.ts.size < 2_000  # the 5 s window holds 10,000 updates
+    monkeypatch.setattr(MarketState, "_thin_book", lambda self: None)
+    want = run(items, cfg)
+    assert len(got) == len(want) > 100
+
+    def published(out: list[LevelInput]) -> list[str]:
+        state: dict[str, object] = {}
+        lines = []
+        for li in out:
+            state[li.level.level_id], pub = step(state.get(li.level.level_id), li, cfg.physics)  # type: ignore[arg-type]
+            lines.append(pub.signal.model_dump_json(exclude={"ts_publish_ns"}))
+        return lines
+
+    assert published(got) == published(want)
