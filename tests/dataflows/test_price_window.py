@@ -42,6 +42,7 @@ def test_rolling_totals_equal_the_window_summed_afresh(seed: int, max_span: int)
         for k in FLOWS:
             assert getattr(got, k).tolist() == getattr(want, k).tolist(), k
             assert getattr(again, k).tolist() == getattr(want, k).tolist(), k
+        assert pw.filled_in(t, lo, hi).tolist() == want.filled.tolist()
     if max_span == 40:
         assert pw.totals is None  # prices drifted too far apart: summed afresh instead
 
