@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import struct
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -28,6 +28,9 @@ _PRELUDE = struct.Struct("<3sBI")  # magic, version, metadata length
 _TS_RECV = struct.Struct("<Q")
 TS_RECV_OFFSET = 32  # in MBP records (trades, mbp-1, mbp-10)
 READ_BYTES = 1 << 20
+# compressed bytes fed to zstd at a time: DBN compresses 5-20x, so each piece of the stream
+# stays a few MB (pieces of 20 MB cost more in fresh memory than in decompressing)
+ZSTD_READ_BYTES = 1 << 17
 # A run (one raw message) also ends once its records span this much event time: a message
 # makes every snap up to its last record due at once, and 1024 records of a quiet book span
 # minutes (the ESH4 sample's replay peaked at 209 MB, 148 MB with runs of 256)
@@ -122,7 +125,7 @@ def _decompressed(fh: BinaryIO, path: Path) -> Iterator[bytes]:
         while chunk := fh.read(READ_BYTES):
             yield chunk
         return
-    yield from _zstd_frames(head + fh.read(READ_BYTES), fh, path)
+    yield from _zstd_frames(head + fh.read(ZSTD_READ_BYTES), fh, path)
 
 
 def _zstd_frames(first: bytes, fh: BinaryIO, path: Path) -> Iterator[bytes]:
@@ -141,9 +144,9 @@ def _zstd_frames(first: bytes, fh: BinaryIO, path: Path) -> Iterator[bytes]:
         if dobj.eof:
             pending, dobj, fed = dobj.unused_data, dctx.decompressobj(), False
             if not pending:
-                pending = fh.read(READ_BYTES)
+                pending = fh.read(ZSTD_READ_BYTES)
         else:
-            pending = fh.read(READ_BYTES)
+            pending = fh.read(ZSTD_READ_BYTES)
     if fed and not dobj.eof:
         msg = f"truncated zstd stream in {path}: the last frame ends early (file cut short?)"
         raise InputError(msg)
@@ -175,14 +178,23 @@ def _read_metadata(cursor: _Cursor, path: Path) -> DbnInfo:
 
 def _runs(cursor: _Cursor, info: DbnInfo, fh: BinaryIO, max_run: int) -> Iterator[RecordRun]:
     try:
-        while cursor.fill(1):
+        while True:
+            more = cursor.fill(len(cursor.buf) + 1)  # one more piece, unless the stream ended
+            if not cursor.buf:
+                return
             yield from _runs_in_buffer(cursor, info, max_run)
+            if not more:  # the stream ended: every whole record is out
+                if cursor.buf:
+                    _raise_truncated(cursor, info)
+                return
     finally:
         fh.close()
 
 
 def _runs_in_buffer(cursor: _Cursor, info: DbnInfo, max_run: int) -> Iterator[RecordRun]:
-    """Split every complete record now buffered into runs; keeps a partial tail buffered."""
+    """Split the complete records now buffered into runs. The last run stays buffered while
+    the stream goes on and it could still grow, so runs end where the records say (type,
+    instrument, ``max_run``, the event-time span), never where a piece of the stream did."""
     buf = cursor.buf
     view = np.frombuffer(buf, dtype=np.uint8)
     pos, probe = 0, 64
@@ -205,42 +217,65 @@ def _runs_in_buffer(cursor: _Cursor, info: DbnInfo, max_run: int) -> Iterator[Re
         probe = min(probe * 2, 1 << 16) if n == probe else 64
         found.append(run[:n])
         pos += n * rec_len
-    starts = np.concatenate(found) if found else np.empty(0, np.int64)
-    if not starts.size:
-        if not cursor.fill(len(buf) + 1):
-            _raise_truncated(cursor, info)
-        return
-    yield from _group(cursor, info, buf, starts, pos, max_run)
-    cursor.drop(pos)
-    if cursor.buf and cursor.eof:
-        _raise_truncated(cursor, info)
+    if not found:
+        return  # no whole record yet: the caller reads on, or reports the stream cut short
+    starts = np.concatenate(found)
+    kept = yield from _group(cursor, info, buf, starts, pos, max_run, final=cursor.eof)
+    cursor.drop(kept)
 
 
 def _group(
-    cursor: _Cursor, info: DbnInfo, buf: bytes, idx: np.ndarray, end: int, max_run: int
-) -> Iterator[RecordRun]:
-    view = np.frombuffer(buf, dtype=np.uint8)
-    starts = idx.tolist()
-    rtype = view[idx + 1]
-    lens = view[idx].astype(np.int64) * 4
-    iid = view[(idx[:, None] + np.arange(4, 8)).ravel()].reshape(-1, 4).copy().view("<u4").ravel()
+    cursor: _Cursor,
+    info: DbnInfo,
+    buf: bytes,
+    idx: np.ndarray,
+    end: int,
+    max_run: int,
+    final: bool,
+) -> Generator[RecordRun, None, int]:
+    """Yield the runs of the records starting at ``idx``; returns where the records not yet
+    yielded start (``end`` when ``final``, else the last run's, which may still grow)."""
+    rtype, lens, iid, ts = _headers(buf, idx)
     # header ts_event, as a running maximum (searchable; an undefined time only holds it up)
-    ts = view[(idx[:, None] + np.arange(8, 16)).ravel()].reshape(-1, 8).copy().view("<u8").ravel()
     ts = np.maximum.accumulate(np.minimum(ts, 1 << 62).astype(np.int64))
     cut = np.flatnonzero((np.diff(rtype) != 0) | (np.diff(iid) != 0) | (np.diff(lens) != 0)) + 1
     bounds = np.concatenate(([0], cut, [len(idx)]))
+    starts = idx.tolist()
     for a, b in itertools.pairwise(bounds):
         s, group_end = int(a), int(b)
         while s < group_end:
             e = min(s + max_run, group_end)
             # records later than the run's first time plus the span start the next run
             e = s + 1 + int(np.searchsorted(ts[s + 1 : e], int(ts[s]) + MAX_RUN_SPAN_NS, "right"))
+            if e == len(starts) and not final and e - s < max_run:
+                return int(starts[s])  # the buffer's last run: the stream may extend it
             lo = starts[s]
             hi = starts[e] if e < len(starts) else end
             yield RecordRun(
                 int(rtype[s]), int(iid[s]), int(lens[s]), buf[lo:hi], cursor.offset + lo
             )
             s = e
+    return end
+
+
+def _headers(buf: bytes, idx: np.ndarray) -> tuple[np.ndarray, ...]:
+    """rtype, length in bytes, instrument id and ts_event of the records starting at ``idx``:
+    read as a 2-D view where they all share one length (a one-schema file), else gathered."""
+    view = np.frombuffer(buf, dtype=np.uint8)
+    n, first = len(idx), int(idx[0])
+    rec_len = int(view[first]) * 4
+    if bool((np.diff(idx) == rec_len).all()):  # one length throughout
+        head = view[first : first + rec_len * n].reshape(n, rec_len)[:, :16]
+    else:
+        head = view[idx[:, None] + np.arange(16)]
+    head = np.ascontiguousarray(head)
+    words = head.view("<u4")  # (n, 4): length/rtype/publisher, instrument, ts_event low/high
+    return (
+        head[:, 1],
+        head[:, 0].astype(np.int64) * 4,
+        words[:, 1],
+        head[:, 8:16].copy().view("<u8").ravel(),
+    )
 
 
 def _raise_truncated(cursor: _Cursor, info: DbnInfo) -> None:

@@ -50,6 +50,27 @@ def test_runs_also_end_after_ten_seconds_of_event_time() -> None:
     assert b"".join(r.data for r in runs) == _records(ESH4_MBP10, 100_000)
 
 
+@pytest.mark.parametrize("piece", [997, 4096, 1 << 16])
+def test_runs_end_where_the_records_say_not_where_a_piece_of_the_stream_did(
+    piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the stream is read and decompressed a piece at a time; a run still open at a piece's
+    # end waits for the next, so the runs (the raw messages) are the same however it is cut
+    from connectors.databento import dbn_file
+    from tests.conftest import ESH4_MBP10
+
+    def runs(path: Path) -> list[tuple[int, int, bytes]]:
+        return [(r.offset, r.count, r.data) for r in open_dbn(path, max_run=300)[1]]
+
+    whole = {path: runs(path) for path in (ESH4_MBP10, DATA / "test_data.mbp-10.dbn")}
+    monkeypatch.setattr(dbn_file, "ZSTD_READ_BYTES", piece)
+    monkeypatch.setattr(dbn_file, "READ_BYTES", piece)
+    for path, want in whole.items():
+        got = runs(path)
+        assert got == want
+        assert max(count for _, count, _ in got) == 300 or path.suffix == ".dbn"
+
+
 def test_mixed_live_file_routes_book_and_trades_and_counts_the_rest() -> None:
     info, runs = open_dbn(DATA / "test_data.live.dbn.zst")
     skipped = SkipCounts()
