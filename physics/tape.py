@@ -29,19 +29,33 @@ class TapeWindow:
         return None if total == 0 else (self.buy_volume - self.sell_volume) / total
 
 
-def window_volumes(
-    ts_ns: npt.NDArray[np.int64],
-    size: npt.NDArray[np.int64],
-    is_buy: npt.NDArray[np.bool_],
-    is_sell: npt.NDArray[np.bool_],
-    end_ns: int,
-    window_ns: int,
-) -> TapeWindow:
-    """Aggressor volumes of trades with ``end - window < ts <= end`` (ts ascending)."""
-    lo = int(np.searchsorted(ts_ns, end_ns - window_ns, side="right"))
-    hi = int(np.searchsorted(ts_ns, end_ns, side="right"))
-    sl = slice(lo, hi)
-    return TapeWindow(int(size[sl][is_buy[sl]].sum()), int(size[sl][is_sell[sl]].sum()))
+@dataclass(frozen=True, slots=True)
+class TapeSums:
+    """Aggressor volumes of time-ascending trades as running sums, so the volumes of any
+    window are two lookups (the snaps of a batch all ask of the same trades)."""
+
+    ts_ns: npt.NDArray[np.int64]
+    buys: npt.NDArray[np.int64]  # buy_volume of the trades before each index (0 first)
+    sells: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(
+        cls,
+        ts_ns: npt.NDArray[np.int64],
+        size: npt.NDArray[np.int64],
+        is_buy: npt.NDArray[np.bool_],
+        is_sell: npt.NDArray[np.bool_],
+    ) -> TapeSums:
+        buys, sells = np.zeros(ts_ns.size + 1, np.int64), np.zeros(ts_ns.size + 1, np.int64)
+        np.cumsum(np.where(is_buy, size, 0), out=buys[1:])
+        np.cumsum(np.where(is_sell, size, 0), out=sells[1:])
+        return cls(ts_ns, buys, sells)
+
+    def window(self, end_ns: int, window_ns: int) -> TapeWindow:
+        """Aggressor volumes of the trades with ``end - window < ts <= end``."""
+        lo = int(self.ts_ns.searchsorted(end_ns - window_ns, side="right"))
+        hi = int(self.ts_ns.searchsorted(end_ns, side="right"))
+        return TapeWindow(int(self.buys[hi] - self.buys[lo]), int(self.sells[hi] - self.sells[lo]))
 
 
 def velocity(spot_then: float | None, spot_now: float | None, dt_s: float) -> float | None:

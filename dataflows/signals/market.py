@@ -48,7 +48,7 @@ from physics.flows import price_flows, visible_floor
 from physics.levels import Level, active_levels
 from physics.score import ewma
 from physics.session_levels import SessionState, apply_trades, session_levels
-from physics.tape import TapeWindow, velocity, window_volumes
+from physics.tape import TapeSums, TapeWindow, velocity
 
 log = logging.getLogger(__name__)
 NEVER = -(2**63)
@@ -120,6 +120,7 @@ class MarketState:
         self._evidence_seen: tuple[bytes, list[SideEvidence]] | None = None
         # per side (bids True): the inputs of its last scoring and the result
         self._side_seen: dict[bool, tuple[tuple[object, ...], bytes, list[SideAtLevel]]] = {}
+        self._tape_sums: TapeSums | None = None  # the trades' running sums, while snapping
 
     # -- input ----------------------------------------------------------------------------
     def add(self, item: MarketInput) -> list[LevelInput]:
@@ -255,6 +256,7 @@ class MarketState:
             else:
                 break
             self.next_snap_ns = t + snap
+        self._tape_sums = None  # the next batch brings trades
         self._trim()
         return out
 
@@ -448,11 +450,10 @@ class MarketState:
         self.book.keep(kept, pending)
 
     def _tape(self, t: int) -> TapeWindow:
-        c = self.trades.cols
-        window_ns = int(self.cfg.physics.tape_window_s * 1e9)
-        return window_volumes(
-            self.trades.ts, c["size"], c["is_buy"], c["is_sell"], end_ns=t, window_ns=window_ns
-        )
+        if self._tape_sums is None:
+            c = self.trades.cols
+            self._tape_sums = TapeSums.of(self.trades.ts, c["size"], c["is_buy"], c["is_sell"])
+        return self._tape_sums.window(t, int(self.cfg.physics.tape_window_s * 1e9))
 
     def _velocity(self, t: int, spot: float) -> float | None:
         horizon = t - int(self.cfg.physics.tape_window_s * 1e9)

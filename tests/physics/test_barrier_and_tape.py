@@ -22,7 +22,7 @@ from physics.barrier import (
 )
 from physics.config import PhysicsConfig
 from physics.score import RollingMedian, combine
-from physics.tape import tape_score
+from physics.tape import TapeSums, TapeWindow, tape_score
 
 CFG = PhysicsConfig()
 
@@ -243,3 +243,19 @@ def test_worked_example_one_queue_wall() -> None:
     # an ordinary band: its largest queue (90) is no wall, the band's own depth decides
     q = defence_thickness(np.array([540.0]), np.array([90.0]), np.array([60.0]), 9, 3.0, 1.0)
     assert q[0] == pytest.approx(541 / 541)
+
+
+def test_tape_window_volumes_from_running_sums() -> None:
+    # trades at 0..9 s, alternately bought and sold, and one of unknown side; a 5 s window
+    # ending at T takes (T - 5 s, T]: a trade exactly at T - 5 s is out, one at T is in
+    ts = np.arange(10, dtype=np.int64) * 1_000_000_000
+    size = np.arange(1, 11, dtype=np.int64)
+    is_buy = np.arange(10) % 2 == 0
+    is_sell = ~is_buy
+    is_sell[7] = False  # side N: neither
+    sums = TapeSums.of(ts, size, is_buy, is_sell)
+    assert sums.window(9_000_000_000, 5_000_000_000) == TapeWindow(7 + 9, 6 + 10)
+    assert sums.window(4_500_000_000, 5_000_000_000) == TapeWindow(1 + 3 + 5, 2 + 4)
+    assert sums.window(-1, 5_000_000_000) == TapeWindow(0, 0)
+    assert sums.window(20_000_000_000, 5_000_000_000) == TapeWindow(0, 0)
+    assert TapeSums.of(ts[:0], size[:0], is_buy[:0], is_sell[:0]).window(0, 1) == TapeWindow(0, 0)
