@@ -58,17 +58,10 @@ class Column:
     def _reserve(self, n: int) -> int:
         """Room for ``n`` more rows, in new, doubled buffers holding only the live rows when
         full (never overwriting rows in place); returns how far the rows moved down."""
-        live = self._hi - self._lo
-        if self._hi + n <= self._buf["ts"].shape[0]:
+        if self.fits(n):
             return 0
-        cap = max(self._buf["ts"].shape[0], 1024)
-        while cap < live + n:
-            cap *= 2
-        for k, v in self._buf.items():
-            grown = np.empty((cap, *v.shape[1:]), v.dtype)
-            grown[:live] = v[self._lo : self._hi]
-            self._buf[k] = grown
-        shift, self._lo, self._hi = self._lo, 0, live
+        shift = self._lo
+        self._rebuild(slice(None), self._hi - self._lo, max(self._buf["ts"].shape[0], 1024), n)
         return shift
 
     def fits(self, n: int) -> bool:
@@ -77,14 +70,19 @@ class Column:
 
     def keep(self, kept: np.ndarray, room: int) -> None:
         """Keep only the live rows marked in ``kept``, in new buffers with room for ``room``
-        more rows (rows already handed out stay as they were)."""
+        more rows and another batch or so before the next copy (rows already handed out
+        stay as they were)."""
         n = int(np.count_nonzero(kept))
-        cap = 1024
-        while cap < 2 * (n + room):  # room for another batch or so before the next copy
+        self._rebuild(kept, n, 1024, n + 2 * room)
+
+    def _rebuild(self, rows: slice | np.ndarray, n: int, cap: int, need: int) -> None:
+        """New buffers holding the ``n`` live rows picked by ``rows``, their capacity ``cap``
+        doubled until it holds ``n + need``."""
+        while cap < n + need:
             cap *= 2
         for k, v in self._buf.items():
             fresh = np.empty((cap, *v.shape[1:]), v.dtype)
-            fresh[:n] = v[self._lo : self._hi][kept]
+            fresh[:n] = v[self._lo : self._hi][rows]
             self._buf[k] = fresh
         self._lo, self._hi = 0, n
 

@@ -17,8 +17,10 @@ import operator
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from dataflows.signals.columns import Column
 from dataflows.signals.items import (
@@ -51,6 +53,7 @@ from physics.session_levels import SessionState, apply_trades, session_levels
 from physics.tape import TapeSums, TapeWindow, velocity
 
 log = logging.getLogger(__name__)
+_Ts = TypeVar("_Ts", int, npt.NDArray[np.int64])
 NEVER = -(2**63)
 _SIDES = np.array([True] * 3 + [False] * 3)  # bids: now, now shared, start; asks: the same
 FOREVER = 2**63 - 1
@@ -443,8 +446,8 @@ class MarketState:
         window_ns = int(self.cfg.physics.barrier_window_s * 1e9)
         kept = np.ones(ts.size, bool)
         now, nxt = ts[:done], ts[1 : done + 1]  # a row is the last of its interval when the
-        kept[:done] = (-(-now // snap) != -(-nxt // snap)) | (  # next one is in another
-            -(-(now + window_ns) // snap) != -(-(nxt + window_ns) // snap)
+        kept[:done] = (_ceil_to(now, snap) != _ceil_to(nxt, snap)) | (  # next is in another
+            _ceil_to(now + window_ns, snap) != _ceil_to(nxt + window_ns, snap)
         )
         kept[0] = True  # the oldest: the window's start before the book began
         self.book.keep(kept, pending)
@@ -490,5 +493,6 @@ def _level_id(level: Level) -> str:
     return level.level_id
 
 
-def _ceil_to(ts_ns: int, step_ns: int) -> int:
+def _ceil_to(ts_ns: _Ts, step_ns: int) -> _Ts:
+    """The next multiple of ``step_ns`` at or after ``ts_ns`` (a time or an array of them)."""
     return -(-ts_ns // step_ns) * step_ns
