@@ -124,6 +124,7 @@ class MarketState:
         # per side (bids True): the inputs of its last scoring and the result
         self._side_seen: dict[bool, tuple[tuple[object, ...], bytes, list[SideAtLevel]]] = {}
         self._tape_sums: TapeSums | None = None  # the trades' running sums, while snapping
+        self._snap_bound_ns = NEVER  # the snaps being emitted fall before this
 
     # -- input ----------------------------------------------------------------------------
     def add(self, item: MarketInput) -> list[LevelInput]:
@@ -247,6 +248,7 @@ class MarketState:
         if self.next_snap_ns < bound:  # flows are read only by snaps: account them in batches
             self._account_flows(bound)
         gap_ns = int(self.cfg.physics.max_book_gap_s * 1e9)
+        self._snap_bound_ns = bound
         out: list[LevelInput] = []
         while self.next_snap_ns < bound:
             t = self.next_snap_ns
@@ -453,10 +455,17 @@ class MarketState:
         self.book.keep(kept, pending)
 
     def _tape(self, t: int) -> TapeWindow:
+        window_ns = int(self.cfg.physics.tape_window_s * 1e9)
         if self._tape_sums is None:
-            c = self.trades.cols
-            self._tape_sums = TapeSums.of(self.trades.ts, c["size"], c["is_buy"], c["is_sell"])
-        return self._tape_sums.window(t, int(self.cfg.physics.tape_window_s * 1e9))
+            # over the trades this batch's snaps can see (``t`` is its first): a fast replay's
+            # trades run far ahead of the book, and summing them all cost more than the snaps
+            ts, c = self.trades.ts, self.trades.cols
+            lo = int(np.searchsorted(ts, t - window_ns, side="right"))
+            hi = int(np.searchsorted(ts, self._snap_bound_ns, side="right"))
+            self._tape_sums = TapeSums.of(
+                ts[lo:hi], c["size"][lo:hi], c["is_buy"][lo:hi], c["is_sell"][lo:hi]
+            )
+        return self._tape_sums.window(t, window_ns)
 
     def _velocity(self, t: int, spot: float) -> float | None:
         horizon = t - int(self.cfg.physics.tape_window_s * 1e9)
