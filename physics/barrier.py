@@ -228,10 +228,19 @@ def refill(ts_ns: I64, filled: I64, added: I64) -> Refill:
     target = running[hit] - a[hit] + f[hit] / 2.0
     back = np.searchsorted(running, target, side="left")
     done = back < t.size
+    wait_ns = np.full(hit.size, -1, np.int64)
+    wait_ns[done] = t[back[done]] - t[hit[done]]
+    return refill_of_waits(f[hit], wait_ns)
+
+
+def refill_of_waits(filled: I64, wait_ns: I64) -> Refill:
+    """``refill`` from each fill's size and the time its half came back (-1: not yet)."""
+    if filled.size == 0:
+        return Refill(None, None)
+    done = wait_ns >= 0
     if not done.any():
         return Refill(None, 0.0)
-    waits = (t[back[done]] - t[hit[done]]) / 1e9
-    return Refill(float(np.median(waits)), float(f[hit[done]].sum() / f[hit].sum()))
+    return Refill(float(np.median(wait_ns[done] / 1e9)), float(filled[done].sum() / filled.sum()))
 
 
 def pull_ratio(cancelled: int, filled: int) -> float | None:
