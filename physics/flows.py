@@ -59,39 +59,36 @@ def price_flows(
     given by the index of the first book row at or after them (``trade_row``) and their price
     in ticks; a decrease at a price is a fill up to the volume traded there in between.
 
-    Most updates change one queue of one side without moving the ladder: those transitions
-    are plain size differences, index by index. Only transitions whose ladder moved, or that
-    traded, are matched price by price (``_matched``). Rows come out ascending.
+    Most updates change one queue of one side without moving the ladder: those transitions,
+    traded or not, are plain size differences, index by index, with each trade on the column
+    that shows its price. Only transitions whose ladder moved are matched price by price
+    (``_matched``). Rows come out ascending.
     """
     n = px.shape[0]
     if n < 2:
         return _empty()
-    p0, p1, s0, s1 = px[:-1], px[1:], sz[:-1], sz[1:]
-    gap0, gap1 = np.isnan(p0), np.isnan(p1)
-    still = np.all((p0 == p1) | (gap0 & gap1), axis=1)
+    p0, s0, s1 = px[:-1], sz[:-1], sz[1:]
+    # a ladder in place shows the very same prices (bit for bit, so undefined levels, NaN,
+    # compare equal); anything else (a moved price, even -0.0 for 0.0) is matched price by price
+    bits = np.ascontiguousarray(px).view(np.int64)
+    moved = ~(bits[:-1] == bits[1:]).all(axis=1)
     tr, ttk, tvol = _trades_in_view(trade_row, trade_tick, trade_size, px, bids, tick)
-    slow = ~still
-    slow[tr] = True
-    # ladder in place, no trade: every shown price is in both books (same visible window)
-    diff = np.where(slow[:, None] | gap0, 0, s1 - s0)
-    fast = np.flatnonzero(diff)  # (flat indices, then divided: faster than 2-D nonzero)
-    fast_row, fast_col = np.divmod(fast, diff.shape[1])
-    fast_delta = diff.ravel()[fast]
-    rows = np.flatnonzero(slow)
-    local = np.searchsorted(rows, tr)  # trades by their row among the slow transitions
-    m = _matched(px[rows], px[rows + 1], sz[rows], sz[rows + 1], bids, tick, local, ttk, tvol)
-    row = np.concatenate([fast_row, rows[m.row]])
-    order = np.argsort(row, kind="stable")
-    delta = np.concatenate([fast_delta, m.delta])[order]
-    traded = np.concatenate([np.zeros(fast_row.size, np.int64), m.traded])[order]
-    price_tick = np.concatenate(
-        [np.rint(p0[fast_row, fast_col] / tick).astype(np.int64), m.price_tick]
-    )[order]
+    still = _in_place(p0, s1 - s0, moved, bids, tick, tr, ttk, tvol)
+    rows = np.flatnonzero(moved)
+    on = moved[tr]
+    local = np.searchsorted(rows, tr[on])  # trades by their row among the moved transitions
+    m = _matched(
+        px[rows], px[rows + 1], sz[rows], sz[rows + 1], bids, tick, local, ttk[on], tvol[on]
+    )
+    row = np.concatenate([still.row, rows[m.row]])
+    order = np.argsort(row, kind="stable")  # a row's cells keep their order (lone trades last)
+    delta = np.concatenate([still.delta, m.delta])[order]
+    traded = np.concatenate([still.traded, m.traded])[order]
     decrease = np.maximum(-delta, 0)
     filled = np.minimum(decrease, traded)
     return PriceFlows(
         row=row[order].astype(np.int64) + 1,
-        price_tick=price_tick,
+        price_tick=np.concatenate([still.price_tick, m.price_tick])[order],
         added=np.maximum(delta, 0),
         cancelled=decrease - filled,
         filled=filled,
@@ -105,6 +102,43 @@ class _Changes:
     price_tick: I64
     delta: I64  # displayed size after - before
     traded: I64
+
+
+def _in_place(
+    p0: F64, diff: I64, moved: npt.NDArray[np.bool_], bids: bool, tick: float,
+    tr: I64, ttk: I64, tvol: I64,
+) -> _Changes:  # fmt: skip
+    """Changes of the transitions whose ladder stayed in place (``~moved``): ``diff`` is the
+    size after - before at each index (overwritten). Both books show the same prices, so
+    index is price; a trade prints on the column showing its price, or, shown nowhere but
+    inside the window, stands alone after the row's columns. As ``_matched`` gives them."""
+    diff[moved] = 0
+    on = ~moved[tr]
+    tr, ttk, tvol = tr[on], ttk[on], tvol[on]
+    ticks = np.rint(p0[tr] / tick)  # NaN (undefined level) matches no trade
+    hit = ticks == ttk[:, None]
+    on_grid = hit.any(axis=1)
+    # a changed or traded cell at a defined price (a size change at an undefined level is none)
+    traded_at = tr[on_grid] * diff.shape[1] + hit[on_grid].argmax(axis=1)
+    cells = np.flatnonzero(diff)
+    cells = cells[~np.isnan(p0.ravel()[cells])]
+    only_traded = np.sort(traded_at[diff.ravel()[traded_at] == 0])
+    cells = np.insert(cells, np.searchsorted(cells, only_traded), only_traded)
+    traded = np.zeros(cells.size, np.int64)
+    traded[np.searchsorted(cells, traded_at)] = tvol[on_grid]
+    row, col = np.divmod(cells, diff.shape[1])
+    # a lone trade must print inside the window the (unchanged) ladder shows
+    lone = np.flatnonzero(~on_grid)
+    floor = visible_floor(p0[tr[lone]], bids)
+    price = ttk[lone] * tick
+    lone = lone[(price >= floor - PRICE_EPS) if bids else (price <= floor + PRICE_EPS)]
+    at = np.searchsorted(row, tr[lone], side="right")  # after the row's columns
+    return _Changes(
+        row=np.insert(row, at, tr[lone]),
+        price_tick=np.insert(np.rint(p0[row, col] / tick).astype(np.int64), at, ttk[lone]),
+        delta=np.insert(diff.ravel()[cells], at, 0),
+        traded=np.insert(traded, at, tvol[lone]),
+    )
 
 
 def _matched(

@@ -108,15 +108,25 @@ def _oracle(px, sz, bids_side, trades):  # type: ignore[no-untyped-def]
     return out
 
 
+@pytest.mark.parametrize("calm", [0.0, 0.8])
 @pytest.mark.parametrize("bids_side", [True, False])
 @pytest.mark.parametrize("seed", range(6))
-def test_flows_match_the_definition_on_random_ladders(seed: int, bids_side: bool) -> None:
-    # ladders that trade through their top, refill, thin out below ten prices and scroll
+def test_flows_match_the_definition_on_random_ladders(
+    seed: int, bids_side: bool, calm: float
+) -> None:
+    # ladders that trade through their top, refill, thin out below ten prices and scroll;
+    # calm ones mostly keep their prices from one update to the next (sizes change, trades
+    # print on a ladder in place: index is price there)
     rng = np.random.default_rng(seed)
     n, step = 400, -1 if bids_side else 1
     top = 19_200
     px, sz = np.full((n, 10), NAN), np.zeros((n, 10), np.int64)
     for r in range(n):
+        if r and rng.random() < calm:
+            px[r] = px[r - 1]
+            changed = rng.random(10) < 0.2
+            sz[r] = np.where(changed, rng.integers(0, 30, 10), sz[r - 1])
+            continue
         top += int(rng.choice([-1, 0, 0, 0, 1]))
         shown = 10 if rng.random() < 0.8 else int(rng.integers(0, 10))
         gaps = np.cumsum(1 + (rng.random(shown) < 0.2))  # occasionally an empty price
