@@ -196,6 +196,7 @@ class _BandRefill:
         self.filled = np.empty(0, np.int64)  # the size it filled,
         self.need = np.empty(0)  # the running adds that bring back half of it,
         self.wait_ns = np.empty(0, np.int64)  # and how long that took (-1: not yet)
+        self._found: Refill | None = None  # the last answer, while no fill came or left
 
     def fold(self, upto_ns: int, ts: I64, filled: I64, added: I64) -> None:
         """Take the band's fill and add rows after ``self.upto_ns`` up to ``upto_ns``, in time
@@ -203,6 +204,7 @@ class _BandRefill:
         self.upto_ns = upto_ns
         if ts.size == 0:
             return
+        self._found = None
         first = np.ones(ts.size, bool)
         np.not_equal(ts[1:], ts[:-1], out=first[1:])
         starts = np.flatnonzero(first)
@@ -227,4 +229,7 @@ class _BandRefill:
         if i:
             self.ts, self.filled = self.ts[i:], self.filled[i:]
             self.need, self.wait_ns = self.need[i:], self.wait_ns[i:]
-        return refill_of_waits(self.filled, self.wait_ns)
+            self._found = None
+        if self._found is None:
+            self._found = refill_of_waits(self.filled, self.wait_ns)
+        return self._found
