@@ -348,3 +348,30 @@ def test_a_busy_book_keeps_only_the_books_a_snap_can_ask_for(
         return lines
 
     assert published(got) == published(want)
+
+
+@pytest.mark.parametrize("trade_rows", [50, 5_000, 100_000])
+def test_each_snaps_tape_is_its_window_of_trades_when_the_tape_runs_ahead(
+    trade_rows: int,
+) -> None:
+    # a fast replay reads the trade file far ahead of the book: each snap's tape is still the
+    # aggressor volume of exactly the trades in its window, (t - tape window, t]
+    b, t = _walk(3, 12.0, 1_500)
+    books = [x for x in _cut(b, t, 400) if isinstance(x, BookBatch)]
+    tapes = [
+        TradeBatch("tape", 1, *(a[i : i + trade_rows] for a in (t.ts_ns, t.price, t.size)),
+                   t.is_buy[i : i + trade_rows], t.is_sell[i : i + trade_rows])
+        for i in range(0, t.ts_ns.size, trade_rows)
+    ]  # fmt: skip
+    items: list[object] = [tapes[0]]
+    for i, bb in enumerate(books):
+        items += [bb, *tapes[1 + 2 * i : 3 + 2 * i]]  # the tape two batches ahead of the book
+    items += [*tapes[1 + 2 * len(books) :], PartitionEnd("book"), PartitionEnd("tape")]
+    out = run(items, CFG)
+    window_ns = int(CFG.physics.tape_window_s * 1e9)
+    assert len({li.context.ts_ns for li in out}) > 100
+    for li in out:
+        ts = li.context.ts_ns
+        inside = (t.ts_ns > ts - window_ns) & (t.ts_ns <= ts)
+        assert li.context.tape.sell_volume == int(t.size[inside & t.is_sell].sum())
+        assert li.context.tape.buy_volume == int(t.size[inside & t.is_buy].sum())
