@@ -216,25 +216,62 @@ def refill(ts_ns: I64, filled: I64, added: I64) -> Refill:
     ``f / 2``. Half-life: the median of ``t' - t`` over the fills that got there; refilled
     share: their size over all the size filled. A wall that is really there is re-posted
     fast; a defence that does not come back is being used up."""
-    if not np.any(filled > 0):
-        return Refill(None, None)
-    first = np.ones(ts_ns.size, bool)  # the first row of each transition
-    np.not_equal(ts_ns[1:], ts_ns[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    t = ts_ns[starts]
-    f, a = np.add.reduceat(filled, starts), np.add.reduceat(added, starts)
-    running = np.cumsum(a)  # added up to and including each transition
-    hit = np.flatnonzero(f > 0)
-    target = running[hit] - a[hit] + f[hit] / 2.0
-    back = np.searchsorted(running, target, side="left")
-    done = back < t.size
-    wait_ns = np.full(hit.size, -1, np.int64)
-    wait_ns[done] = t[back[done]] - t[hit[done]]
-    return refill_of_waits(f[hit], wait_ns)
+    track = RefillTrack()
+    track.fold(ts_ns, filled, added)
+    return track.refill()
 
 
-def refill_of_waits(filled: I64, wait_ns: I64) -> Refill:
-    """``refill`` from each fill's size and the time its half came back (-1: not yet)."""
+class RefillTrack:
+    """``refill`` kept as rows arrive: the fills and, for each, how long adds took to bring
+    back half its size. A fill's wait depends only on the adds from its own transition on,
+    never on where the window starts, so it is found once and kept until the fill leaves."""
+
+    def __init__(self) -> None:
+        self.added = 0  # size added since the track began
+        self.ts = np.empty(0, np.int64)  # each transition that filled: its time,
+        self.filled = np.empty(0, np.int64)  # the size it filled,
+        self.need = np.empty(0)  # the running adds that bring back half of it,
+        self.wait_ns = np.empty(0, np.int64)  # and how long that took (-1: not yet)
+        self._found: Refill | None = None  # the last answer, while no fill came or left
+
+    def fold(self, ts_ns: I64, filled: I64, added: I64) -> None:
+        """Take later fill and add rows, in time order (a transition's rows share a time and
+        come in one fold)."""
+        if ts_ns.size == 0:
+            return
+        self._found = None
+        first = np.ones(ts_ns.size, bool)  # the first row of each transition
+        np.not_equal(ts_ns[1:], ts_ns[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        t = ts_ns[starts]
+        f, a = np.add.reduceat(filled, starts), np.add.reduceat(added, starts)
+        running = self.added + np.cumsum(a)  # added up to and including each transition
+        self.added = int(running[-1])
+        hit = np.flatnonzero(f > 0)
+        self.ts = np.concatenate([self.ts, t[hit]])
+        self.filled = np.concatenate([self.filled, f[hit]])
+        self.need = np.concatenate([self.need, running[hit] - a[hit] + f[hit] / 2.0])
+        self.wait_ns = np.concatenate([self.wait_ns, np.full(hit.size, -1, np.int64)])
+        waiting = np.flatnonzero(self.wait_ns < 0)
+        back = np.searchsorted(running, self.need[waiting], side="left")
+        got = back < t.size
+        self.wait_ns[waiting[got]] = t[back[got]] - self.ts[waiting[got]]
+
+    def drop_through(self, start_ns: int) -> None:
+        """Forget the fills at or before ``start_ns`` (a window that moved on)."""
+        i = int(np.searchsorted(self.ts, start_ns, side="right"))
+        if i:
+            self.ts, self.filled = self.ts[i:], self.filled[i:]
+            self.need, self.wait_ns = self.need[i:], self.wait_ns[i:]
+            self._found = None
+
+    def refill(self) -> Refill:
+        if self._found is None:
+            self._found = _refill_of_waits(self.filled, self.wait_ns)
+        return self._found
+
+
+def _refill_of_waits(filled: I64, wait_ns: I64) -> Refill:
     if filled.size == 0:
         return Refill(None, None)
     done = wait_ns >= 0

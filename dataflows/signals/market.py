@@ -124,7 +124,6 @@ class MarketState:
         # per side (bids True): the inputs of its last scoring and the result
         self._side_seen: dict[bool, tuple[tuple[object, ...], bytes, list[SideAtLevel]]] = {}
         self._tape_sums: TapeSums | None = None  # the trades' running sums, while snapping
-        self._snap_bound_ns = NEVER  # the snaps being emitted fall before this
 
     # -- input ----------------------------------------------------------------------------
     def add(self, item: MarketInput) -> list[LevelInput]:
@@ -247,8 +246,8 @@ class MarketState:
         bound = self.max_ts_ns + snap if watermark_ns == FOREVER else watermark_ns
         if self.next_snap_ns < bound:  # flows are read only by snaps: account them in batches
             self._account_flows(bound)
+            self._tape_sums = self._trade_sums(self.next_snap_ns, bound)
         gap_ns = int(self.cfg.physics.max_book_gap_s * 1e9)
-        self._snap_bound_ns = bound
         out: list[LevelInput] = []
         while self.next_snap_ns < bound:
             t = self.next_snap_ns
@@ -454,18 +453,18 @@ class MarketState:
         kept[0] = True  # the oldest: the window's start before the book began
         self.book.keep(kept, pending)
 
+    def _trade_sums(self, first_ns: int, bound_ns: int) -> TapeSums:
+        """Running sums over the trades that snaps from ``first_ns`` up to ``bound_ns`` can
+        see: a fast replay's trades run far ahead of the book, and summing them all cost more
+        than the snaps."""
+        ts, c = self.trades.ts, self.trades.cols
+        lo = int(np.searchsorted(ts, first_ns - int(self.cfg.physics.tape_window_s * 1e9), "right"))
+        hi = int(np.searchsorted(ts, bound_ns, side="right"))
+        return TapeSums.of(ts[lo:hi], c["size"][lo:hi], c["is_buy"][lo:hi], c["is_sell"][lo:hi])
+
     def _tape(self, t: int) -> TapeWindow:
-        window_ns = int(self.cfg.physics.tape_window_s * 1e9)
-        if self._tape_sums is None:
-            # over the trades this batch's snaps can see (``t`` is its first): a fast replay's
-            # trades run far ahead of the book, and summing them all cost more than the snaps
-            ts, c = self.trades.ts, self.trades.cols
-            lo = int(np.searchsorted(ts, t - window_ns, side="right"))
-            hi = int(np.searchsorted(ts, self._snap_bound_ns, side="right"))
-            self._tape_sums = TapeSums.of(
-                ts[lo:hi], c["size"][lo:hi], c["is_buy"][lo:hi], c["is_sell"][lo:hi]
-            )
-        return self._tape_sums.window(t, window_ns)
+        assert self._tape_sums is not None  # taken for the batch's snaps
+        return self._tape_sums.window(t, int(self.cfg.physics.tape_window_s * 1e9))
 
     def _velocity(self, t: int, spot: float) -> float | None:
         horizon = t - int(self.cfg.physics.tape_window_s * 1e9)

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dataflows.signals.columns import Column
-from physics.barrier import BandFlows, Refill, band_flows, refill_of_waits
+from physics.barrier import BandFlows, Refill, RefillTrack, band_flows
 
 I64 = npt.NDArray[np.int64]
 NEVER = -(2**63)
@@ -34,9 +34,9 @@ class PriceWindow:
         self.added_ns = NEVER  # rows up to here are in the totals...
         self.removed_ns = NEVER  # ...and rows up to here are out again
         self._last: tuple[bytes, Bands] | None = None  # bands asked last, unchanged since
-        # per band (lo, hi tick) whose refill was asked: its fills in the window as of the
-        # time asked, so the next snap scans only the rows that came since
-        self._refill_rows: dict[tuple[int, int], _BandRefill] = {}
+        # per band (lo, hi tick) whose refill was asked: the time asked and its fills in the
+        # window then, so the next snap scans only the rows that came since
+        self._refill_rows: dict[tuple[int, int], tuple[int, RefillTrack]] = {}
 
     def append(self, ts_ns: I64, price_tick: I64, **flows: I64) -> None:
         """New rows, in time order. Live, a late book update can date a row inside a window
@@ -88,20 +88,21 @@ class PriceWindow:
         change no refill)."""
         out: list[Refill | None] = [None] * len(lo_tick)
         start = t_ns - self.window_ns
-        kept = {k: v for k, v in self._refill_rows.items() if v.upto_ns > start}
+        kept = {k: v for k, v in self._refill_rows.items() if v[0] > start}
         if not filled.any():
             self._refill_rows = kept
             return out
         ts, c = self._window(t_ns)
         for i in np.flatnonzero(filled):
             band = (int(lo_tick[i]), int(hi_tick[i]))
-            track = kept.get(band) or _BandRefill(start)
-            j = int(np.searchsorted(ts, track.upto_ns, side="right"))
+            upto, track = kept.get(band) or (start, RefillTrack())
+            j = int(np.searchsorted(ts, upto, side="right"))
             tick, fill, add = c["price_tick"][j:], c["filled"][j:], c["added"][j:]
             mine = np.flatnonzero((tick >= band[0]) & (tick <= band[1]) & ((fill > 0) | (add > 0)))
-            track.fold(t_ns, ts[j:][mine], fill[mine], add[mine])
-            kept[band] = track
-            out[i] = track.refill(start)
+            track.fold(ts[j:][mine], fill[mine], add[mine])
+            track.drop_through(start)
+            kept[band] = (t_ns, track)
+            out[i] = track.refill()
         self._refill_rows = kept
         return out
 
@@ -181,55 +182,3 @@ class PriceWindow:
         lo = int(np.searchsorted(ts, t_ns - self.window_ns, side="right"))
         hi = int(np.searchsorted(ts, t_ns, side="right"))
         return ts[lo:hi], {k: v[lo:hi] for k, v in self.rows.cols.items()}
-
-
-class _BandRefill:
-    """A band's fills in the window and, for each, how long adds took to bring back half its
-    size: ``physics.barrier.refill`` kept as rows arrive. A fill's wait depends only on the
-    adds from its own book transition on, never on where the window starts, so it is found
-    once (when enough was added) and kept until the fill leaves the window."""
-
-    def __init__(self, upto_ns: int) -> None:
-        self.upto_ns = upto_ns  # rows up to here are folded in
-        self.added = 0  # size added at the band's prices since it was first asked
-        self.ts = np.empty(0, np.int64)  # each transition that filled here: its time,
-        self.filled = np.empty(0, np.int64)  # the size it filled,
-        self.need = np.empty(0)  # the running adds that bring back half of it,
-        self.wait_ns = np.empty(0, np.int64)  # and how long that took (-1: not yet)
-        self._found: Refill | None = None  # the last answer, while no fill came or left
-
-    def fold(self, upto_ns: int, ts: I64, filled: I64, added: I64) -> None:
-        """Take the band's fill and add rows after ``self.upto_ns`` up to ``upto_ns``, in time
-        order (rows of one book transition share a time, and never straddle two folds)."""
-        self.upto_ns = upto_ns
-        if ts.size == 0:
-            return
-        self._found = None
-        first = np.ones(ts.size, bool)
-        np.not_equal(ts[1:], ts[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        t = ts[starts]
-        f, a = np.add.reduceat(filled, starts), np.add.reduceat(added, starts)
-        running = self.added + np.cumsum(a)  # added up to and including each transition
-        self.added = int(running[-1])
-        hit = np.flatnonzero(f > 0)
-        need = running[hit] - a[hit] + f[hit] / 2.0
-        self.ts = np.concatenate([self.ts, t[hit]])
-        self.filled = np.concatenate([self.filled, f[hit]])
-        self.need = np.concatenate([self.need, need])
-        self.wait_ns = np.concatenate([self.wait_ns, np.full(hit.size, -1, np.int64)])
-        waiting = np.flatnonzero(self.wait_ns < 0)
-        back = np.searchsorted(running, self.need[waiting], side="left")
-        got = back < t.size
-        self.wait_ns[waiting[got]] = t[back[got]] - self.ts[waiting[got]]
-
-    def refill(self, start_ns: int) -> Refill:
-        """The band's refill over the window after ``start_ns`` (fills before it forgotten)."""
-        i = int(np.searchsorted(self.ts, start_ns, side="right"))
-        if i:
-            self.ts, self.filled = self.ts[i:], self.filled[i:]
-            self.need, self.wait_ns = self.need[i:], self.wait_ns[i:]
-            self._found = None
-        if self._found is None:
-            self._found = refill_of_waits(self.filled, self.wait_ns)
-        return self._found
