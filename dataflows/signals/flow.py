@@ -32,6 +32,7 @@ from dataflows.signals.items import (
 from dataflows.signals.level_step import LevelOutput, LevelState, step
 from dataflows.signals.market import MarketConfig, MarketState
 from schemas.envelope import DLQ_OFFSET, DLQ_REASON, DLQ_SOURCE, RawMessage
+from schemas.published import stamped_json
 
 MARKET_KEY = "ES"
 
@@ -113,11 +114,10 @@ def _level(
 def _publish(topic: str, clock_ns: Callable[[], int], kv: tuple[str, LevelOutput]) -> SinkRecord:
     level_id, out = kv
     signal = out.signal
-    stamped = signal.model_copy(update={"ts_publish_ns": clock_ns()})
     return SinkRecord(
         topic,
         level_id.encode(),
-        stamped.model_dump_json().encode(),
+        stamped_json(signal, clock_ns()),
         signal.ts_event_ns,
         group_size=signal.snap_levels,
     )
@@ -146,7 +146,7 @@ def _events(
         SinkRecord(
             topic,
             level_id.encode(),
-            e.model_copy(update={"ts_publish_ns": now}).model_dump_json().encode(),
+            stamped_json(e, now),
             e.ts_event_ns,
         )
         for e in out.events
