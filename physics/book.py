@@ -7,7 +7,9 @@ beyond the deepest visible price is *unobservable*, which is not the same as emp
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -180,25 +182,57 @@ def at(
     refilled: Refill | None = None,
     scores: BandScores | None = None,
 ) -> SideAtLevel:
-    """The ``i``-th level's share of vectorised evidence: the book now, the book at the start
-    of the barrier window, and the flows in between."""
-    px = float(evidence.quote_px[i])
-    has_quote = not np.isnan(px)
-    scored = scores is not None and bool(evidence.observable[i])
-    return SideAtLevel(
-        depth=int(evidence.depth[i]),
-        observable=bool(evidence.observable[i]),
-        quote_px=px if has_quote else None,
-        quote_sz=int(evidence.quote_sz[i]) if has_quote else None,
-        typical_queue=evidence.typical_queue,
-        depth_start=int(start.depth[i]) if start is not None else 0,
-        added=int(flows.added[i]) if flows is not None else 0,
-        cancelled=int(flows.cancelled[i]) if flows is not None else 0,
-        filled=int(flows.filled[i]) if flows is not None else 0,
-        hidden=int(flows.hidden[i]) if flows is not None else 0,
-        refill_half_life_s=refilled.half_life_s if refilled is not None else None,
-        refilled_share=refilled.refilled_share if refilled is not None else None,
-        score=float(scores.score[i]) if scored and scores is not None else None,
-        resilience=float(scores.resilience[i]) if scored and scores is not None else 0.0,
-        thickness=float(scores.thickness[i]) if scored and scores is not None else None,
+    """The ``i``-th level's share of vectorised evidence (``at_each``, one level)."""
+    refills: list[Refill | None] = [None] * len(evidence.depth)
+    refills[i] = refilled
+    return at_each(evidence, start, flows, refills, scores)[i]
+
+
+def at_each(
+    evidence: SideEvidence,
+    start: SideEvidence | None = None,
+    flows: BandFlows | None = None,
+    refills: list[Refill | None] | None = None,
+    scores: BandScores | None = None,
+) -> list[SideAtLevel]:
+    """Each level's share of vectorised evidence: the book now, the book at the start of the
+    barrier window, and the flows in between. The arrays are read as lists once (an element
+    of a numpy array costs more to take than the level's whole record)."""
+    n = len(evidence.depth)
+    none: list[None] = [None] * n
+    zeros = [0] * n
+    depth, observable = evidence.depth.tolist(), evidence.observable.tolist()
+    quote_px, quote_sz = evidence.quote_px.tolist(), evidence.quote_sz.tolist()
+    depth_start = zeros if start is None else start.depth.tolist()
+    added, cancelled, filled, hidden = (
+        (zeros,) * 4
+        if flows is None
+        else (f.tolist() for f in (flows.added, flows.cancelled, flows.filled, flows.hidden))
     )
+    score: list[Any] = none if scores is None else scores.score.tolist()
+    resilience: list[Any] = none if scores is None else scores.resilience.tolist()
+    thickness: list[Any] = none if scores is None else scores.thickness.tolist()
+    out = []
+    for i, refilled in enumerate(none if refills is None else refills):
+        has_quote = not math.isnan(quote_px[i])
+        scored = scores is not None and observable[i]
+        out.append(
+            SideAtLevel(
+                depth=depth[i],
+                observable=observable[i],
+                quote_px=quote_px[i] if has_quote else None,
+                quote_sz=quote_sz[i] if has_quote else None,
+                typical_queue=evidence.typical_queue,
+                depth_start=depth_start[i],
+                added=added[i],
+                cancelled=cancelled[i],
+                filled=filled[i],
+                hidden=hidden[i],
+                refill_half_life_s=refilled.half_life_s if refilled is not None else None,
+                refilled_share=refilled.refilled_share if refilled is not None else None,
+                score=score[i] if scored else None,
+                resilience=resilience[i] if scored else 0.0,
+                thickness=thickness[i] if scored else None,
+            )
+        )
+    return out

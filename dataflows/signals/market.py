@@ -40,7 +40,7 @@ from physics.book import (
     Book,
     SideAtLevel,
     SideEvidence,
-    at,
+    at_each,
     cut_at_edge,
     shared_edges,
     sides_evidence,
@@ -339,9 +339,7 @@ class MarketState:
                 start_ev.depth, now_ev.depth, now_ev.peak, absorbed, now_ev.typical_queue,
                 restable, p, depth_compared=seen_ev.depth,
             )  # fmt: skip
-            sides[bids] = [
-                at(now_ev, i, start_ev, flows, refills[i], scores) for i in range(len(levels))
-            ]
+            sides[bids] = at_each(now_ev, start_ev, flows, refills, scores)
             self._side_seen[bids] = (inputs, key, sides[bids])
         fuels = fuel.at([lv.price for lv in levels])
         return [
@@ -359,15 +357,17 @@ class MarketState:
         vectorised pass, reused while the books and levels are those it last saw (a quiet
         book, snap after snap). The window's change is measured over the shared prices: depth
         coming into view at the ladder's far end is not depth added."""
+        parts = [book.bid_px, book.bid_sz, book.ask_px, book.ask_sz]
+        parts += [start.bid_px, start.bid_sz, start.ask_px, start.ask_sz, level_es]
+        key = b"".join([a.tobytes() for a in parts])  # stacked only when something changed
+        if self._evidence_seen is not None and self._evidence_seen[0] == key:
+            return self._evidence_seen[1]
         px = np.stack(
             [book.bid_px, book.bid_px, start.bid_px, book.ask_px, book.ask_px, start.ask_px]
         )
         sz = np.stack(
             [book.bid_sz, book.bid_sz, start.bid_sz, book.ask_sz, book.ask_sz, start.ask_sz]
         )
-        key = px.tobytes() + sz.tobytes() + level_es.tobytes()
-        if self._evidence_seen is not None and self._evidence_seen[0] == key:
-            return self._evidence_seen[1]
         own = visible_floor(px, _SIDES)
         both = shared_edges(own[[0, 3]], own[[2, 5]], _SIDES[[0, 3]])
         edges = np.array([own[0], both[0], both[0], own[3], both[1], both[1]])

@@ -116,14 +116,19 @@ class PriceWindow:
         span = totals.shape[1]
         lo = np.clip(lo_tick - self.base, 0, span)
         hi = np.maximum(np.clip(hi_tick - self.base + 1, 0, span), lo)
-        running = np.zeros((totals.shape[0], span + 1), np.int64)
-        np.cumsum(totals, axis=1, out=running[:, 1:])
-        band: I64 = running[:, hi] - running[:, lo]
+        # the running sum only over the prices the bands reach, not the whole span kept
+        first = int(lo.min(initial=span))
+        last = int(hi.max(initial=first))
+        running = np.zeros((totals.shape[0], last - first + 1), np.int64)
+        np.cumsum(totals[:, first:last], axis=1, out=running[:, 1:])
+        band: I64 = running[:, hi - first] - running[:, lo - first]
         return band
 
     def _advance(self, t_ns: int) -> bool:
         """Move the window to end at ``t_ns``; whether any row entered or left it."""
         start = t_ns - self.window_ns
+        if t_ns <= self.added_ns and start <= self.removed_ns:
+            return False  # already there (the same snap asks each side more than once)
         ts = self.rows.ts
         # rows that left the window; rows never added (a jump past them) are not subtracted
         left = self._fold(ts, self.removed_ns, min(start, self.added_ns), -1)
@@ -134,6 +139,8 @@ class PriceWindow:
         return left or entered
 
     def _fold(self, ts: I64, after_ns: int, upto_ns: int, sign: int) -> bool:
+        if upto_ns <= after_ns or not ts.size or ts[-1] <= after_ns or ts[0] > upto_ns:
+            return False  # no row in (after, upto]: spare the searches
         lo = int(np.searchsorted(ts, after_ns, side="right"))
         hi = int(np.searchsorted(ts, upto_ns, side="right"))
         if hi <= lo:
