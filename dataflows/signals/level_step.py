@@ -32,6 +32,8 @@ from physics.tape import tape_score
 from schemas.level_event import LevelEvent
 from schemas.level_signal import Barrier, BarrierState, Fuel, Health, LevelSignal, Side, Tape
 
+NO_FUEL = Fuel(score=None, regime="MISSING", gex_near_level=None)  # frozen: shared, not rebuilt
+
 
 @dataclass(slots=True)
 class LevelState:
@@ -176,7 +178,7 @@ def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfi
 def _fuel(inp: LevelInput) -> Fuel:
     f = inp.fuel
     if f is None:  # no options feed, stale greeks, or no 0DTE strike near this level
-        return Fuel(score=None, regime="MISSING", gex_near_level=None)
+        return NO_FUEL
     return Fuel(
         score=f.score,
         regime=f.regime,
