@@ -32,10 +32,10 @@ class Book:
     ask_sz: I64
 
     def best_bid(self) -> float | None:
-        return None if np.isnan(self.bid_px[0]) else float(self.bid_px[0])
+        return _defined(float(self.bid_px[0]))
 
     def best_ask(self) -> float | None:
-        return None if np.isnan(self.ask_px[0]) else float(self.ask_px[0])
+        return _defined(float(self.ask_px[0]))
 
     def mid(self) -> float | None:
         """Mid price, or None while either side of the top is empty or the book is crossed."""
@@ -65,6 +65,11 @@ class SideEvidence:
     typical_queue: float  # median size of this side's visible price levels (0 if none)
     peak: I64  # the biggest visible queue in band (0 when none)
     edge: float = np.inf  # the deepest price counted (bids: lowest, asks: highest); ±inf: no edge
+
+
+def _defined(price: float) -> float | None:
+    """None for an undefined (NaN) price; a plain float test, as it runs per level and snap."""
+    return None if math.isnan(price) else price
 
 
 def side_evidence(px: F64, sz: I64, level_es: F64, half_band: float, bids: bool) -> SideEvidence:
