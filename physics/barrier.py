@@ -266,6 +266,7 @@ class RefillTrack:
             self._found = None
 
     def refill(self) -> Refill:
+        """``refill`` over the fills kept (the answer kept while none came or left)."""
         if self._found is None:
             self._found = _refill_of_waits(self.filled, self.wait_ns)
         return self._found

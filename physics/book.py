@@ -179,20 +179,6 @@ class SideAtLevel:
     thickness: float | None = None  # the defence against an ordinary one (None: not scored)
 
 
-def at(
-    evidence: SideEvidence,
-    i: int,
-    start: SideEvidence | None = None,
-    flows: BandFlows | None = None,
-    refilled: Refill | None = None,
-    scores: BandScores | None = None,
-) -> SideAtLevel:
-    """The ``i``-th level's share of vectorised evidence (``at_each``, one level)."""
-    refills: list[Refill | None] = [None] * len(evidence.depth)
-    refills[i] = refilled
-    return at_each(evidence, start, flows, refills, scores)[i]
-
-
 def at_each(
     evidence: SideEvidence,
     start: SideEvidence | None = None,
