@@ -127,14 +127,18 @@ def typical_queue(row: Row, s: int) -> float:
 
 
 def barrier(
-    depth_start: int, depth: int, peak: int, filled: int, queue: float, prices: int,
-    wall_multiple: float, eps: float, compared: int | None = None,
+    depth_start: int, depth: int, peak: int, filled: int, traded: int, queue: float,
+    prices: int, wall_multiple: float, eps: float, compared: int | None = None,
 ) -> tuple[float, float]:  # fmt: skip
     """Net outflow ``v`` and the barrier score with resilience (docs/physics.md, Barrier).
-    ``compared``: the depth now over the prices the start showed too (``depth`` by default)."""
+    ``filled``: where a test trades; ``traded``: in the whole band. ``compared``: the depth
+    now over the prices the start showed too (``depth`` by default)."""
     now = depth if compared is None else compared
     v = (depth_start - now) / (max(depth_start, now) + eps)
+    pulled = max(depth_start - now - traded, 0) / (max(depth_start, now) + eps) if v > 0 else v
     q = max((depth + eps) / (queue * prices + eps), (peak + eps) / (queue * wall_multiple + eps))
     r = math.tanh(filled / (queue * prices + eps)) * min(max(1 - 2 * max(v, 0.0), 0.0), 1.0)
-    raw = (math.tanh(2 * v) - math.tanh(min(max(math.log(q), -3.0), 3.0)) - r) / 2
+    terms = (math.tanh(2 * pulled), -math.tanh(min(max(math.log(q), -3.0), 3.0)), -r)
+    strength = sum(abs(x) for x in terms)
+    raw = sum(abs(x) * x for x in terms) / strength if strength > 0 else 0.0
     return v, min(max(raw, -1.0), 1.0)

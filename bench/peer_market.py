@@ -289,8 +289,8 @@ def _levels(
         peak = pb.largest_queue(book, s, lo, hi)
         queue = pb.typical_queue(book, s)
         v, score = pb.barrier(
-            depth_start, depth, peak, f_touch, queue, prices, p.wall_queue_multiple, p.vacuum_eps,
-            compared,
+            depth_start, depth, peak, f_touch, f, queue, prices, p.wall_queue_multiple,
+            p.vacuum_eps, compared,
         )  # fmt: skip
         out.append({
             "kind": "level", "ts_ns": t, "level_id": lv.level_id, "side": side, "spot": spot,

@@ -68,6 +68,24 @@ def vacuum_pressure(depth_start: I64, depth_now: I64, eps: float) -> F64:
     return (depth_start - depth_now) / (np.maximum(depth_start, depth_now) + eps)
 
 
+def pulled_outflow(depth_start: I64, depth_now: I64, traded: I64, eps: float) -> F64:
+    """``v_p = max(D0 - D - F, 0) / (max(D0, D) + eps)`` where the band shrank, ``v`` where it
+    grew (``F``: the volume filled in band over the window): the outflow the fills do not
+    explain, the defence pulled rather than traded away.
+
+    Depth that left by trading is price arriving, which the tape already scores as aggression;
+    counted as outflow too, every approach thinned its level's defence on the way in (a wall
+    eaten and refilled at the touch read v +0.2, an ordinary long-gamma approach VACUUM +0.5
+    while its state said ABSORPTION). Fills only explain outflow away: a queue that trades and
+    is refilled (the book's own touch, all day) is not a defence that grew."""
+    v = vacuum_pressure(depth_start, depth_now, eps)
+    pulled = np.maximum(depth_start - depth_now - traded, 0) / (
+        np.maximum(depth_start, depth_now) + eps
+    )
+    out: F64 = np.where(v > 0, pulled, v)
+    return out
+
+
 def restable_prices(lo_tick: I64, hi_tick: I64, other_best_tick: float, bids: bool) -> I64:
     """Band prices where this side's orders can rest: below the best ask for bids, above the
     best bid for asks (``other_best_tick`` NaN: that side is empty, every price counts).
@@ -125,12 +143,21 @@ LN_Q_CLIP = 3.0  # thickness counts up to e^3 times (or down to e^-3) an ordinar
 
 
 def barrier_score(v: F64, q: F64, r: F64 | None = None) -> F64:
-    """``clip((tanh(2 v) - tanh(ln q) - r) / 2, -1, 1)``: flow out of the band and a thin band
-    favour BREAK; refills, a thick band and absorbed aggression favour BOUNCE. ln q is
-    clipped to [-3, 3]; ``r`` (resilience) defaults to 0."""
+    """The terms ``x = (tanh(2 v), -tanh(ln q), -r)`` pooled by their strength,
+    ``sum(|x| x) / sum(|x|)`` (0 when all are 0): flow out of the band and a thin band favour
+    BREAK; refills, a thick band and absorbed aggression favour BOUNCE. ln q is clipped to
+    [-3, 3]; ``r`` (resilience) defaults to 0.
+
+    A term at 0 says nothing either way (no flow in or out is no evidence of a weak defence),
+    so it does not dilute a clear one, as the evidence is pooled in the score: halving the
+    sum of two terms capped a wall that neither grew nor traded at -0.5, whatever its size."""
     held = np.zeros_like(v) if r is None else r
-    raw = (np.tanh(2.0 * v) - np.tanh(np.clip(np.log(q), -LN_Q_CLIP, LN_Q_CLIP)) - held) / 2.0
-    score: F64 = np.clip(raw, -1.0, 1.0)
+    terms = np.stack([np.tanh(2.0 * v), -np.tanh(np.clip(np.log(q), -LN_Q_CLIP, LN_Q_CLIP)), -held])
+    strength = np.abs(terms)
+    total = strength.sum(axis=0)
+    pooled = np.divide((strength * terms).sum(axis=0), total, out=np.zeros_like(total),
+                       where=total > 0)  # fmt: skip
+    score: F64 = np.clip(pooled, -1.0, 1.0)
     return score
 
 
@@ -164,6 +191,7 @@ def band_scores(
     depth: I64,
     peak: I64,
     filled: I64,
+    filled_in_band: I64,
     typical_queue: float,
     band_prices: I64,
     cfg: PhysicsConfig,
@@ -172,16 +200,20 @@ def band_scores(
     """``barrier_score`` and its terms for every level of one side at once; ``band_prices``
     per level are those where the side can rest (``restable_prices``). The outflow compares
     ``depth_start`` with ``depth_compared``, the depth now over the same prices (``depth``
-    itself by default); the thickness weighs ``depth`` and ``peak``, the band as shown now."""
+    itself by default), net of ``filled_in_band`` (``pulled_outflow``); the resilience counts
+    ``filled`` (where a test trades) and is void when the band emptied, traded or not; the
+    thickness weighs ``depth`` and ``peak``, the band as shown now."""
     eps = cfg.vacuum_eps
-    v = vacuum_pressure(depth_start, depth if depth_compared is None else depth_compared, eps)
+    compared = depth if depth_compared is None else depth_compared
+    v = vacuum_pressure(depth_start, compared, eps)
+    pulled = pulled_outflow(depth_start, compared, filled_in_band, eps)
     queue = np.full(depth.shape, typical_queue)
     q = defence_thickness(
         depth.astype(np.float64), peak.astype(np.float64), queue, band_prices,
         cfg.wall_queue_multiple, eps,
     )  # fmt: skip
     r = resilience(filled.astype(np.float64), queue, band_prices, v, eps)
-    return BandScores(barrier_score(v, q, r), r, q)
+    return BandScores(barrier_score(pulled, q, r), r, q)
 
 
 def barrier_state(

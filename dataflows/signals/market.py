@@ -336,8 +336,8 @@ class MarketState:
             restable = restable_prices(shown_lo, shown_hi, other_best / p.es_tick, bids)
             absorbed = self.flows[bids].filled_in(t, *at_touch)  # for the resilience
             scores = band_scores(
-                start_ev.depth, now_ev.depth, now_ev.peak, absorbed, now_ev.typical_queue,
-                restable, p, depth_compared=seen_ev.depth,
+                start_ev.depth, now_ev.depth, now_ev.peak, absorbed, flows.filled,
+                now_ev.typical_queue, restable, p, depth_compared=seen_ev.depth,
             )  # fmt: skip
             sides[bids] = at_each(now_ev, start_ev, flows, refills, scores)
             self._side_seen[bids] = (inputs, key, sides[bids])

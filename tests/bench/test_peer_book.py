@@ -52,13 +52,15 @@ def test_depth_in_the_band_and_observability() -> None:
 
 
 def test_barrier_worked_examples() -> None:
-    v, score = pb.barrier(200, 120, 30, 30, 40.0, 9, 3.0, 1.0)
-    assert v == pytest.approx(80 / 201)
-    assert score == pytest.approx(0.7214, abs=1e-4)
-    _, wall = pb.barrier(100, 160, 40, 10, 10.0, 9, 3.0, 1.0)
-    assert wall == pytest.approx(-0.6288, abs=1e-4)
-    _, one_queue = pb.barrier(1080, 1080, 600, 0, 60.0, 9, 3.0, 1.0)  # a single-queue wall
-    assert one_queue == pytest.approx(-0.417, abs=1e-3)
+    v, score = pb.barrier(200, 120, 30, 30, 30, 40.0, 9, 3.0, 1.0)
+    assert v == pytest.approx(80 / 201)  # the net outflow; 50 of the 80 were pulled
+    assert score == pytest.approx(0.6653, abs=1e-4)
+    _, wall = pb.barrier(100, 160, 40, 10, 10, 10.0, 9, 3.0, 1.0)
+    assert wall == pytest.approx(-0.5390, abs=1e-4)
+    _, one_queue = pb.barrier(1080, 1080, 600, 0, 0, 60.0, 9, 3.0, 1.0)  # a single-queue wall
+    assert one_queue == pytest.approx(-0.834, abs=1e-3)
+    _, quiet = pb.barrier(540, 540, 60, 0, 0, 60.0, 9, 3.0, 1.0)  # nothing either way
+    assert quiet == pytest.approx(0.0, abs=1e-3)
 
 
 def test_the_band_prices_a_side_can_rest_on() -> None:

@@ -12,6 +12,7 @@ from physics.barrier import (
     barrier_state,
     defence_thickness,
     pull_ratio,
+    pulled_outflow,
     refill,
     resilience,
     restable_prices,
@@ -35,15 +36,18 @@ def test_worked_example_vacuum() -> None:
     # D0 = 200 defending at window start; 10 added, 60 pulled, 30 filled since: D = 120.
     v = vacuum_pressure(np.array([200]), np.array([120]), eps=1.0)
     assert v[0] == pytest.approx(80 / 201)
+    # of the 80 that left, 30 traded (price arriving, the tape's evidence): 50 were pulled
+    pulled = pulled_outflow(np.array([200]), np.array([120]), np.array([30]), eps=1.0)
+    assert pulled[0] == pytest.approx(50 / 201)
     # the band holds 120 where the book shows 40 a price (9 prices): q = 121/361, thin
     q = thickness(np.array([120]), np.array([40.0]), 9, eps=1.0)
-    assert barrier_score(v, q)[0] == pytest.approx(
-        (np.tanh(160 / 201) - np.tanh(np.log(121 / 361))) / 2
-    )  # 0.730 before resilience; the 30 filled while depth fell earn little of it:
+    x = np.array([np.tanh(100 / 201), -np.tanh(np.log(121 / 361))])  # 0.460, 0.798
+    assert barrier_score(pulled, q)[0] == pytest.approx((x @ x) / x.sum())  # 0.674
+    # the 30 filled while depth fell (by the net outflow) earn little resilience
     r = resilience(np.array([30.0]), np.array([40.0]), 9, v, eps=1.0)
     assert r[0] == pytest.approx(np.tanh(30 / 361) * (1 - 160 / 201))
-    score = barrier_score(v, q, r)[0]
-    assert score == pytest.approx(0.7214, abs=1e-4)
+    score = barrier_score(pulled, q, r)[0]
+    assert score == pytest.approx(0.6653, abs=1e-4)
     assert (
         barrier_state(score, depth=120, median_depth=150.0, flows_a=10, flows_f=30, cfg=CFG)
         == "VACUUM"
@@ -54,12 +58,15 @@ def test_worked_example_vacuum() -> None:
 def test_worked_example_wall_and_absorption() -> None:
     # refills outpace what left: D0 100, +80 added, 10 pulled, 10 filled: D = 160
     v = vacuum_pressure(np.array([100]), np.array([160]), 1.0)
+    # a band that grew keeps its outflow: fills only explain depth that left
+    assert pulled_outflow(np.array([100]), np.array([160]), np.array([10]), 1.0)[0] == v[0]
     q = thickness(np.array([160]), np.array([10.0]), 9, 1.0)  # 161/91: thicker than the book
-    assert barrier_score(v, q)[0] == pytest.approx(-0.5741, abs=1e-4)  # before resilience
+    assert barrier_score(v, q)[0] == pytest.approx(-0.5800, abs=1e-4)  # before resilience
     r = resilience(np.array([10.0]), np.array([10.0]), 9, v, 1.0)  # depth held: all of it
     assert r[0] == pytest.approx(np.tanh(10 / 91))
+    # pooled by strength, a weak term that agrees draws the score toward itself
     s = barrier_score(v, q, r)[0]
-    assert s == pytest.approx(-0.6288, abs=1e-4)
+    assert s == pytest.approx(-0.5390, abs=1e-4)
     assert (
         barrier_state(s, depth=160, median_depth=120.0, flows_a=80, flows_f=10, cfg=CFG) == "WALL"
     )
@@ -80,7 +87,9 @@ def test_churn_does_not_hide_a_vanished_defence() -> None:
     assert vacuum_pressure(np.array([300]), np.array([0]), eps=1.0)[0] == pytest.approx(300 / 301)
     # a band far thicker than the book scores toward BOUNCE even with no flow
     q = thickness(np.array([2000]), np.array([50.0]), 9, eps=1.0)
-    assert barrier_score(np.array([0.0]), q)[0] == pytest.approx(-np.tanh(np.log(2001 / 451)) / 2)
+    assert barrier_score(np.array([0.0]), q)[0] == pytest.approx(-np.tanh(np.log(2001 / 451)))
+    # and nothing at all (no flow, an ordinary band, nothing absorbed) is no evidence: 0
+    assert barrier_score(np.array([0.0]), np.array([1.0]), np.array([0.0]))[0] == 0.0
 
 
 def test_band_flows_sum_only_inside_each_band() -> None:
@@ -117,7 +126,7 @@ def test_worked_example_absorbing_wall_and_a_swept_one() -> None:
     q = thickness(np.array([600.0]), np.array([40.0]), 9, eps=1.0)
     r = resilience(np.array([400.0]), np.array([40.0]), 9, v, eps=1.0)
     assert r[0] == pytest.approx(np.tanh(400 / 361), abs=1e-3)
-    assert barrier_score(v, q, r)[0] == pytest.approx(-0.636, abs=1e-3)
+    assert barrier_score(v, q, r)[0] == pytest.approx(-0.680, abs=1e-3)
     swept = vacuum_pressure(np.array([600]), np.array([100]), eps=1.0)  # v = 0.832
     assert resilience(np.array([400.0]), np.array([40.0]), 9, swept, eps=1.0)[0] == 0.0
     # against it, aggression that did not move price confirms little
@@ -213,9 +222,10 @@ def test_band_scores_score_every_level_of_a_side_at_once() -> None:
     # docs/physics.md's vacuum (D0 200 -> D 120, F 30) and an absorbing wall (600 -> 600, F
     # 400), both with Q = 40 and n = 9, scored together as one snap's side
     # (largest queues 30 and 120: neither thicker than its band)
+    filled = np.array([30, 400])  # all where a test trades
     s = band_scores(np.array([200, 600]), np.array([120, 600]), np.array([30, 120]),
-                    np.array([30, 400]), 40.0, np.array([9, 9]), CFG)  # fmt: skip
-    assert s.score.tolist() == pytest.approx([0.721, -0.636], abs=1e-3)
+                    filled, filled, 40.0, np.array([9, 9]), CFG)  # fmt: skip
+    assert s.score.tolist() == pytest.approx([0.665, -0.680], abs=1e-3)
     assert s.resilience.tolist() == pytest.approx([0.017, 0.803], abs=1e-3)
     assert s.thickness.tolist() == pytest.approx([121 / 361, 601 / 361])
 
@@ -239,7 +249,7 @@ def test_worked_example_one_queue_wall() -> None:
     # one (1080 against 540), the queue is 600 / (3 x 60) = 3.3 ordinary queues' worth of wall
     q = defence_thickness(np.array([1080.0]), np.array([600.0]), np.array([60.0]), 9, 3.0, 1.0)
     assert q[0] == pytest.approx(601 / 181)
-    assert barrier_score(np.array([0.0]), q)[0] == pytest.approx(-0.417, abs=1e-3)
+    assert barrier_score(np.array([0.0]), q)[0] == pytest.approx(-0.834, abs=1e-3)
     # an ordinary band: its largest queue (90) is no wall, the band's own depth decides
     q = defence_thickness(np.array([540.0]), np.array([90.0]), np.array([60.0]), 9, 3.0, 1.0)
     assert q[0] == pytest.approx(541 / 541)
