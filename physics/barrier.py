@@ -78,11 +78,9 @@ def pulled_outflow(depth_start: I64, depth_now: I64, traded: I64, eps: float) ->
     eaten and refilled at the touch read v +0.2, an ordinary long-gamma approach VACUUM +0.5
     while its state said ABSORPTION). Fills only explain outflow away: a queue that trades and
     is refilled (the book's own touch, all day) is not a defence that grew."""
-    v = vacuum_pressure(depth_start, depth_now, eps)
-    pulled = np.maximum(depth_start - depth_now - traded, 0) / (
-        np.maximum(depth_start, depth_now) + eps
-    )
-    out: F64 = np.where(v > 0, pulled, v)
+    gone = depth_start - depth_now
+    traded_away = np.clip(traded, 0, np.maximum(gone, 0))  # nothing to explain where it grew
+    out: F64 = (gone - traded_away) / (np.maximum(depth_start, depth_now) + eps)
     return out
 
 
@@ -205,7 +203,7 @@ def band_scores(
     thickness weighs ``depth`` and ``peak``, the band as shown now."""
     eps = cfg.vacuum_eps
     compared = depth if depth_compared is None else depth_compared
-    v = vacuum_pressure(depth_start, compared, eps)
+    v = vacuum_pressure(depth_start, compared, eps)  # the net outflow gates the resilience
     pulled = pulled_outflow(depth_start, compared, filled_in_band, eps)
     queue = np.full(depth.shape, typical_queue)
     q = defence_thickness(

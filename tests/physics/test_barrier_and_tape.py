@@ -39,6 +39,8 @@ def test_worked_example_vacuum() -> None:
     # of the 80 that left, 30 traded (price arriving, the tape's evidence): 50 were pulled
     pulled = pulled_outflow(np.array([200]), np.array([120]), np.array([30]), eps=1.0)
     assert pulled[0] == pytest.approx(50 / 201)
+    # fills beyond what left explain all of it, and never turn an outflow into an inflow
+    assert pulled_outflow(np.array([200]), np.array([150]), np.array([80]), 1.0)[0] == 0.0
     # the band holds 120 where the book shows 40 a price (9 prices): q = 121/361, thin
     q = thickness(np.array([120]), np.array([40.0]), 9, eps=1.0)
     x = np.array([np.tanh(100 / 201), -np.tanh(np.log(121 / 361))])  # 0.460, 0.798
