@@ -22,7 +22,7 @@ from evaluation.metrics import (
 )
 from evaluation.report import book_spot, load_signals, write_suite_report
 from physics.config import PhysicsConfig
-from simulator.scenarios import SCENARIOS, Plan, Side, run_scenario
+from simulator.scenarios import SCENARIOS, Plan, Side, reusable_truth, run_scenario
 from snapline.settings import Settings
 
 
@@ -37,6 +37,7 @@ class _Run:
     duration_s: float
     folder: Path
     settings: Settings
+    reuse: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,14 @@ def run_suite(
     duration_s: float = 240.0,
     first_seed: int = 0,
     jobs: int = 1,
+    reuse: bool = False,
 ) -> dict[str, Any]:
     """Seeds ``first_seed`` .. ``first_seed + seeds - 1`` of every scenario on both sides;
-    ``jobs`` runs at once, each in its own process (the report is the same for any ``jobs``)."""
+    ``jobs`` runs at once, each in its own process (the report is the same for any ``jobs``).
+    ``reuse``: a run already simulated into ``out`` for the same plan is replayed, not
+    simulated again (``reusable_truth``), which is how the physics is changed and re-scored."""
     runs = [
-        _Run(name, side, seed, level, duration_s, out / f"{name}-{side}-{seed}", settings)
+        _Run(name, side, seed, level, duration_s, out / f"{name}-{side}-{seed}", settings, reuse)
         for name in SCENARIOS
         for side in get_args(Side)
         for seed in range(first_seed, first_seed + seeds)
@@ -136,10 +140,9 @@ def first_test_calls_after(rows: list[dict[str, Any]], d: float) -> dict[str, in
 
 def _one_run(r: _Run) -> _RunResult:
     cfg = r.settings.physics
-    truth = run_scenario(
-        Plan(r.name, r.level, r.side, r.seed, cfg.es_spy_ratio, r.duration_s), r.folder
-    )
-    dbn = [r.folder / str(f) for f in truth["files"]]  # type: ignore[attr-defined]
+    plan = Plan(r.name, r.level, r.side, r.seed, cfg.es_spy_ratio, r.duration_s)
+    truth = (reusable_truth(plan, r.folder) if r.reuse else None) or run_scenario(plan, r.folder)
+    dbn = [r.folder / str(f) for f in truth["files"]]
     files = [*dbn, r.folder / str(truth["options"])]
     signals = r.folder / "signals.jsonl"
     run(replay_flow(r.settings.model_copy(update={"levels": [r.level]}), files, signals))

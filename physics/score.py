@@ -118,7 +118,12 @@ def level_in_play(
     first window) does not rule it out. A level price is leaving behind, or standing still
     beside, gets no call. Nor does one spot has not yet been outside the touch band of
     (``approached``): a test begins when price comes to a level from one side, and inside the
-    band from the start there was none."""
+    band from the start there was none.
+
+    Within one ES tick of the band (``es_tick / es_spy_ratio``) and not moving away, a test is
+    one quote change off, and a velocity measured in whole ticks cannot time a gap smaller than
+    one: a wall holding price there slows it through the defence to an arrival "in 13 s", but
+    that is the test under way, and its call is the one the level needs."""
     if not approached:
         return False
     # timed by arrival_s itself, so a published eta_s and in_play never disagree at the horizon
@@ -129,6 +134,8 @@ def level_in_play(
         return False
     if velocity is None:
         return True
+    if distance - cfg.touch_band_spy <= cfg.es_tick / cfg.es_spy_ratio + PRICE_EPS:
+        return s * velocity >= 0
     return eta_s is not None and eta_s <= cfg.approach_horizon_s
 
 

@@ -9,10 +9,11 @@ labelled by the same rule as the evaluation (``physics.outcomes``), not what was
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -49,6 +50,33 @@ class Plan:
     params: SimParams = field(default_factory=SimParams)
     options: OptionsSimParams = field(default_factory=OptionsSimParams)
     start_ns: int = START_NS
+
+
+def plan_digest(plan: Plan) -> str:
+    """A digest of everything a plan asks for (scenario, level, side, seed, ratio, length and
+    every simulator parameter), recorded in its truth: files simulated for another plan, or
+    with other parameters, are not reused for this one."""
+    return hashlib.sha256(repr(plan).encode()).hexdigest()[:16]
+
+
+def reusable_truth(plan: Plan, out_dir: Path) -> dict[str, Any] | None:
+    """The truth of ``plan`` already simulated into ``out_dir`` (its digest matches and every
+    file it names is there), or None. The simulator's code is not in the digest: after
+    changing it, simulate again."""
+    path = out_dir / f"{_stem(plan)}.truth.json"
+    if not path.is_file():
+        return None
+    truth: dict[str, Any] = json.loads(path.read_text())
+    names = [*truth.get("files", []), truth.get("options")]
+    if truth.get("plan_digest") != plan_digest(plan) or not all(
+        isinstance(n, str) and (out_dir / n).is_file() for n in names
+    ):
+        return None
+    return truth
+
+
+def _stem(plan: Plan) -> str:
+    return f"{plan.name}-{plan.side}-seed{plan.seed}"
 
 
 class _Sim:
@@ -195,13 +223,13 @@ class _Sim:
             self.touched_ns = self.t
 
 
-def run_scenario(plan: Plan, out_dir: Path, cfg: PhysicsConfig | None = None) -> dict[str, object]:
+def run_scenario(plan: Plan, out_dir: Path, cfg: PhysicsConfig | None = None) -> dict[str, Any]:
     """Simulate, write ``<stem>.mbp-10.dbn.zst``, ``<stem>.trades.dbn.zst`` and the truth."""
     if plan.name not in SCENARIOS:
         msg = f"unknown scenario {plan.name!r}; choose from {', '.join(SCENARIOS)}"
         raise ValueError(msg)
     cfg = cfg or PhysicsConfig(es_spy_ratio=plan.ratio)
-    stem = f"{plan.name}-{plan.side}-seed{plan.seed}"
+    stem = _stem(plan)
     options_path = out_dir / f"{stem}.polygon.jsonl.zst"
     end = START_NS + int(plan.duration_s * 1e9)
     with CaptureWriter(options_path) as capture:
@@ -220,12 +248,13 @@ def run_scenario(plan: Plan, out_dir: Path, cfg: PhysicsConfig | None = None) ->
         rec["ts_recv"][ok].astype(np.int64), mid / plan.ratio, plan.level_spy,
         cfg.touch_band_spy, cfg.outcome_move_spy, int(cfg.outcome_horizon_s * 1e9),
     )  # fmt: skip
-    truth: dict[str, object] = {
+    truth: dict[str, Any] = {
         "scenario": plan.name,
         "seed": plan.seed,
         "level": plan.level_spy,
         "approach_side": plan.side,
         "es_spy_ratio": plan.ratio,
+        "plan_digest": plan_digest(plan),
         "files": [p.name for p in files],
         "options": options_path.name,
         "tests": [

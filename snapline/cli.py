@@ -827,11 +827,18 @@ def sim_suite(
         int, typer.Option(min=0, help="seeds first-seed .. first-seed+seeds-1 (held-out runs)")
     ] = 0,
     jobs: Annotated[int, typer.Option(min=1, help="runs at once, one process each")] = 1,
+    reuse: Annotated[
+        bool,
+        typer.Option(
+            help="replay the runs already simulated into --out for the same plan instead of "
+            "simulating them again (after changing the physics; not after changing the simulator)"
+        ),
+    ] = False,
 ) -> None:
     """Every scenario, both sides, N seeds: simulate, replay, and score the calls."""
     from evaluation.suite import run_suite
 
-    report = run_suite(seeds, out, Settings(), first_seed=first_seed, jobs=jobs)
+    report = run_suite(seeds, out, Settings(), first_seed=first_seed, jobs=jobs, reuse=reuse)
     s = report["summary"]
     by = Counter((r["scenario"], r["outcome"], r["call_at_touch"]) for r in report["scenarios"])
     for (name, outcome, call), n in sorted(by.items(), key=str):

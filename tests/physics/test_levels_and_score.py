@@ -141,14 +141,29 @@ def test_a_tick_of_drift_far_from_the_band_is_not_an_approach() -> None:
     assert level_in_play(0.11, 0.00497, 1, True, PhysicsConfig(approach_horizon_s=15.0))
 
 
+def test_one_tick_from_the_band_a_test_is_under_way_unless_price_leaves() -> None:
+    cfg = PhysicsConfig()  # one ES tick is 0.25 / 10 = $0.025 of SPY
+    # two cents from the band under a wall five times as thick, drifting one tick a window:
+    # 0.02 / (0.005 / 5) = 20 s through the defence, but one quote change puts spot in the band
+    assert arrival_s(0.07, 0.005, 1, cfg, 5.0) == pytest.approx(20.0)
+    assert level_in_play(0.07, 0.005, 1, True, cfg, thickness=5.0)
+    assert level_in_play(0.07, 0.0, 1, True, cfg, thickness=5.0)  # held there, not moving
+    assert not level_in_play(0.07, -0.005, 1, True, cfg, thickness=5.0)  # leaving it
+    # a tick and a half out, the velocity times the arrival again: 0.0375 / (0.005 / 5) s
+    assert not level_in_play(0.0875, 0.005, 1, True, cfg, thickness=5.0)
+    # the same for a support (s = -1): price falling toward it is in play, rising away is not
+    assert level_in_play(0.07, -0.005, -1, True, cfg, thickness=5.0)
+    assert not level_in_play(0.07, 0.005, -1, True, cfg, thickness=5.0)
+
+
 def test_arrival_is_timed_through_the_defence() -> None:
     cfg = PhysicsConfig()
     # 13 cents from a vacuum (q = 0.2), one tick a window: 0.08 / (0.005 / 0.2) = 3.2 s
     assert level_in_play(0.13, 0.005, 1, True, cfg, thickness=0.2)
     assert not level_in_play(0.13, 0.005, 1, True, cfg)  # 16 s through an ordinary one
-    # two cents from a wall three times as thick, one tick a window: 0.02 / (0.005 / 3) = 12 s
-    assert not level_in_play(0.07, 0.005, 1, True, cfg, thickness=3.0)
-    assert level_in_play(0.07, 0.005, 1, True, cfg)  # 4 s through an ordinary one
+    # three cents from a wall three times as thick, one tick a window: 0.03 / (0.005 / 3) = 18 s
+    assert not level_in_play(0.08, 0.005, 1, True, cfg, thickness=3.0)
+    assert level_in_play(0.08, 0.01, 1, True, cfg)  # two ticks a window, ordinary: 3 s
     # moving away, no defence brings price back
     assert not level_in_play(0.07, -0.005, 1, True, cfg, thickness=0.05)
 

@@ -4,6 +4,7 @@ and its truth is what the written book did."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import databento as db
@@ -13,7 +14,7 @@ import pytest
 from evaluation.report import book_spot
 from physics.config import PhysicsConfig
 from physics.outcomes import label_tests
-from simulator.scenarios import Plan, run_scenario
+from simulator.scenarios import Plan, reusable_truth, run_scenario
 
 UNDEF = np.iinfo(np.int64).max
 
@@ -77,6 +78,19 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     for name in [*a["files"], a["options"]]:  # type: ignore[misc]
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert json.loads((tmp_path / "a" / "wall-resistance-seed7.truth.json").read_text()) == b
+
+
+def test_a_run_is_reused_only_for_the_same_plan_with_every_file(tmp_path: Path) -> None:
+    plan = Plan("wall", 480.0, "resistance", seed=7, duration_s=20)
+    assert reusable_truth(plan, tmp_path) is None  # nothing simulated yet
+    truth = run_scenario(plan, tmp_path)
+    assert reusable_truth(plan, tmp_path) == truth
+    assert reusable_truth(replace(plan, duration_s=30), tmp_path) is None  # a longer run
+    bigger = plan.params.model_copy(update={"iceberg_total": plan.params.iceberg_total + 1})
+    other = replace(plan, params=bigger)
+    assert reusable_truth(other, tmp_path) is None  # other simulator parameters
+    (tmp_path / truth["options"]).unlink()
+    assert reusable_truth(plan, tmp_path) is None  # a file it names is gone
 
 
 def test_quiet_session_never_tests_the_level(tmp_path: Path) -> None:
