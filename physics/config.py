@@ -49,6 +49,12 @@ class PhysicsConfig(BaseModel):
     weight_barrier: float = Field(default=0.45, ge=0)
     weight_tape: float = Field(default=0.35, ge=0)
     weight_fuel: float = Field(default=0.20, ge=0)
+    fuel_pin_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="dealers damping (DAMPEN) give no direction while price touched the level "
+        "this recently: a pin, not an approach to reverse",
+    )
     fuel_kernel_half_width_spy: float = Field(
         default=2.0, gt=0, description="h: strikes within this of the level count, triangular"
     )

@@ -15,6 +15,7 @@ from physics import barrier as bar
 from physics.book import SideAtLevel
 from physics.config import PRICE_EPS, PhysicsConfig
 from physics.events import LevelWatch
+from physics.fuel import directional_fuel
 from physics.levels import side_of
 from physics.score import (
     CallName,
@@ -48,6 +49,7 @@ class LevelState:
     call: CallName = "NEUTRAL"
     watch: LevelWatch = field(default_factory=LevelWatch)  # the level-events detector
     approached: bool = False  # spot has been outside the touch band: a touch is a test
+    touched_ns: int | None = None  # the last snap spot was inside the touch band
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +77,14 @@ def step(
     q = 1.0 if barrier.thickness is None else barrier.thickness
     tape = _tape(ctx, s, cfg, barrier.resilience or 0.0, q)
     fuel = _fuel(inp)
+    distance = abs(ctx.spot - inp.level.price)
+    since_touch = None if st.touched_ns is None else (ctx.ts_ns - st.touched_ns) / 1e9
+    if distance <= cfg.touch_band_spy + PRICE_EPS:
+        st.touched_ns = ctx.ts_ns
     weights = {"barrier": cfg.weight_barrier, "tape": cfg.weight_tape, "fuel": cfg.weight_fuel}
-    raw = combine({"barrier": barrier.score, "tape": tape.score, "fuel": fuel.score}, weights)
+    directed = directional_fuel(fuel.score, since_touch, cfg.fuel_pin_s)
+    pinned = directed != fuel.score
+    raw = combine({"barrier": barrier.score, "tape": tape.score, "fuel": directed}, weights)
     in_view = moves_the_call(raw, barrier.score)
     # the belief about this level's test is formed only in sight of its defence
     if in_view and raw is not None:
@@ -92,7 +100,6 @@ def step(
         )
         st.smoothed_ts_ns = ctx.ts_ns
     stale = ctx.book_age_ms > cfg.stale_book_ms
-    distance = abs(ctx.spot - inp.level.price)
     st.approached = st.approached or distance > cfg.touch_band_spy + PRICE_EPS
     # a level leaving the active set publishes its last signal without a call
     in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg, q)
@@ -132,7 +139,9 @@ def step(
         break_score_robust=st.raw_median.median(),
         signal=signal,
         confidence=min(abs(st.smoothed or 0.0), 1.0) if signal != "ABSTAIN" else 0.0,
-        reason=_reason(signal, barrier, tape, fuel, stale, out_of_play, inp.leaving, st, ctx),
+        reason=_reason(
+            signal, barrier, tape, fuel, pinned, stale, out_of_play, inp.leaving, st, ctx
+        ),
         active=not inp.leaving,
         health=Health(
             book_age_ms=ctx.book_age_ms,
@@ -203,6 +212,7 @@ def _reason(
     barrier: Barrier,
     tape: Tape,
     fuel: Fuel,
+    pinned: bool,
     stale: bool,
     out_of_play: str | None,
     leaving: bool,
@@ -235,7 +245,10 @@ def _reason(
     else:
         gex = (fuel.gex_near_level or 0.0) / 1e6
         doubt = ", models disagree" if fuel.models_disagree else ""
-        parts.append(f"fuel {fuel.regime.lower()} {fuel.score:+.2f} (GEX ${gex:+,.0f}M/1%{doubt})")
+        pin = ", price on the level: a pin, no direction" if pinned else ""
+        parts.append(
+            f"fuel {fuel.regime.lower()} {fuel.score:+.2f} (GEX ${gex:+,.0f}M/1%{doubt}{pin})"
+        )
     return f"{signal}: " + "; ".join(parts)
 
 

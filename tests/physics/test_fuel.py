@@ -20,12 +20,14 @@ from physics.fuel import (
     apply_option_trade,
     chain_of,
     customer_side,
+    directional_fuel,
     fuel_at,
     gamma_levels,
     kernel,
     zero_gamma,
 )
 from physics.options import OptionTickerError, bs_gamma, parse_ticker
+from physics.score import combine
 
 CFG = PhysicsConfig()
 POLYGON = Path(__file__).parents[1] / "data" / "polygon"
@@ -178,3 +180,23 @@ def test_implausible_vendor_numbers_are_ignored_and_counted() -> None:
     assert st.iv is None and st.vendor_gamma is None and st.open_interest is None
     apply_option_trade(book, row["details"]["ticker"], 1.5, 10**12)
     assert book.counters.implausible_values == 4 and st.customer_net == 0
+
+
+def test_dealers_damping_give_no_direction_while_price_sits_on_the_level() -> None:
+    # docs/physics.md, Fuel: barrier -0.16, tape +0.18 and fuel -0.80 (DAMPEN) pool to -0.43,
+    # a BOUNCE; price touched the level 0.5 s ago, so the damping holds it there both ways
+    w = {"barrier": CFG.weight_barrier, "tape": CFG.weight_tape, "fuel": CFG.weight_fuel}
+    arriving = directional_fuel(-0.8, None, CFG.fuel_pin_s)  # never touched: an approach
+    assert arriving == -0.8
+    assert combine({"barrier": -0.16, "tape": 0.18, "fuel": arriving}, w) == pytest.approx(
+        -0.4345, abs=1e-4
+    )
+    pinned = directional_fuel(-0.8, 0.5, CFG.fuel_pin_s)
+    assert pinned == 0.0  # read, and says neither way: not missing
+    assert combine({"barrier": -0.16, "tape": 0.18, "fuel": pinned}, w) == pytest.approx(
+        -0.0013, abs=1e-4
+    )
+    assert directional_fuel(-0.8, CFG.fuel_pin_s + 0.1, CFG.fuel_pin_s) == -0.8  # left long ago
+    # dealers short gamma chase any move, on the level too; missing stays missing
+    assert directional_fuel(0.8, 0.5, CFG.fuel_pin_s) == 0.8
+    assert directional_fuel(None, 0.5, CFG.fuel_pin_s) is None
