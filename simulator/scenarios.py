@@ -61,12 +61,16 @@ def plan_digest(plan: Plan) -> str:
 
 def reusable_truth(plan: Plan, out_dir: Path) -> dict[str, Any] | None:
     """The truth of ``plan`` already simulated into ``out_dir`` (its digest matches and every
-    file it names is there), or None. The simulator's code is not in the digest: after
-    changing it, simulate again."""
+    file it names is there), or None: then the run is simulated again, over what is there (a
+    truth cut short by an interrupted run included). The simulator's code is not in the
+    digest: after changing it, simulate again."""
     path = out_dir / f"{_stem(plan)}.truth.json"
-    if not path.is_file():
+    try:
+        truth = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
         return None
-    truth: dict[str, Any] = json.loads(path.read_text())
+    if not isinstance(truth, dict):
+        return None
     names = [*truth.get("files", []), truth.get("options")]
     if truth.get("plan_digest") != plan_digest(plan) or not all(
         isinstance(n, str) and (out_dir / n).is_file() for n in names

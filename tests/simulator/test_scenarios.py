@@ -91,6 +91,8 @@ def test_a_run_is_reused_only_for_the_same_plan_with_every_file(tmp_path: Path) 
     assert reusable_truth(other, tmp_path) is None  # other simulator parameters
     (tmp_path / truth["options"]).unlink()
     assert reusable_truth(plan, tmp_path) is None  # a file it names is gone
+    (tmp_path / "wall-resistance-seed7.truth.json").write_text('{"scenario": "wa')
+    assert reusable_truth(plan, tmp_path) is None  # a truth cut short: simulated again
 
 
 def test_quiet_session_never_tests_the_level(tmp_path: Path) -> None:
