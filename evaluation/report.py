@@ -283,6 +283,10 @@ outcomes; rates on fewer than {report["config"]["min_tests"]} cases are withheld
 <table><tr><th>scenario</th><th>outcome</th>
 <th>call at the touch</th><th>runs</th></tr>{matrix}</table>
 <h2>Every test of the level, every run</h2><pre>{summary}</pre>
+<h2>Calls over every test, by scenario</h2>
+<p>The BREAK and BOUNCE calls at the touch of every decided test, by scenario and by whether
+the test was its run's first or a later one: where the calls go right and wrong.</p>
+{_calls_by_scenario_table(report["calls_by_scenario"])}
 <h2>Against the call's entry threshold</h2>
 <p>Every call made again from the published smoothed scores at other entry thresholds (the exit
 in the configured proportion), by the dataflow's own call step. Measured, not used to choose
@@ -291,6 +295,18 @@ the threshold.</p>{_suite_threshold_table(report["sensitivity_to_call_threshold"
 <h2>Every run</h2><table><tr><th>scenario</th><th>side</th><th>seed</th><th>outcome</th>
 <th>call at the touch</th></tr>{rows}</table>
 """)
+
+
+def _calls_by_scenario_table(cells: list[dict[str, Any]]) -> str:
+    rows = "".join(
+        f"<tr><td>{c['scenario']}</td><td>{c['test']}</td><td>{c['call']}</td>"
+        f"<td>{c['right']}</td><td>{c['wrong']}</td></tr>"
+        for c in cells
+    )
+    return (
+        "<table><tr><th>scenario</th><th>test</th><th>call</th><th>right</th><th>wrong</th>"
+        f"</tr>{rows}</table>"
+    )
 
 
 def _after_sentence(after: dict[str, dict[str, int]]) -> str:

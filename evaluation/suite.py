@@ -83,6 +83,7 @@ def run_suite(
         "first_seed": first_seed,
         "config": settings.physics.model_dump(mode="json"),
         "first_tests": first_test_calls([r.row for r in results]),
+        "calls_by_scenario": calls_by_scenario([(r.row["scenario"], r.tests) for r in results]),
         "first_tests_after_touch_s": {
             str(d): first_test_calls_after([r.row for r in results], d)
             for d in settings.physics.after_touch_s
@@ -121,6 +122,25 @@ def first_test_calls(rows: list[dict[str, Any]]) -> dict[str, int]:
     wrong = sum(r["call_at_touch"] in ("BREAK", "BOUNCE") for r in decided) - right
     return {"decided": len(decided), "right": right, "wrong": wrong,
             "not_called": len(decided) - right - wrong}  # fmt: skip
+
+
+def calls_by_scenario(runs: list[tuple[str, list[ScoredTest]]]) -> list[dict[str, Any]]:
+    """Over every decided test of the level, the BREAK and BOUNCE calls at the touch by
+    scenario, by whether the test was its run's first or a later one, and by call: how many
+    were right and wrong. Where the calls go wrong is where the physics has something to learn
+    (a BOUNCE call is worth only what it adds to the share of tests that bounce)."""
+    counts: Counter[tuple[str, str, str, bool]] = Counter()
+    for scenario, tests in runs:
+        for i, t in enumerate(tests):
+            if t.test.outcome in ("BREAK", "BOUNCE") and t.call in ("BREAK", "BOUNCE"):
+                which = "first" if i == 0 else "later"
+                counts[(scenario, which, t.call, t.call == t.test.outcome)] += 1
+    cells = sorted({k[:3] for k in counts})
+    return [
+        {"scenario": name, "test": which, "call": call,
+         "right": counts[(name, which, call, True)], "wrong": counts[(name, which, call, False)]}
+        for name, which, call in cells
+    ]  # fmt: skip
 
 
 def first_test_calls_after(rows: list[dict[str, Any]], d: float) -> dict[str, int]:

@@ -22,6 +22,16 @@ def test_suite_scores_every_scenario_and_makes_no_calls_on_untested_levels(tmp_p
     assert (tmp_path / "suite.json").is_file()
     ft = report["first_tests"]
     assert ft["decided"] == sum(r["outcome"] in ("BREAK", "BOUNCE") for r in rows)
+    # every call over every test falls in one scenario's cell, and the first tests' cells are
+    # the first-test table's calls
+    cells = report["calls_by_scenario"]
+    hit = report["summary"]["hit_rate"]
+    assert sum(c["right"] + c["wrong"] for c in cells) == hit["n"]
+    if hit.get("value") is not None:
+        assert sum(c["right"] for c in cells) == round(hit["value"] * hit["n"])
+    first = [c for c in cells if c["test"] == "first"]
+    assert sum(c["right"] for c in first) == ft["right"]
+    assert sum(c["wrong"] for c in first) == ft["wrong"]
     # the calls made again at the configured threshold give back the published figures
     sens = report["sensitivity_to_call_threshold"]
     at = sens[str(report["config"]["signal_enter"])]
@@ -35,9 +45,9 @@ def test_suite_scores_every_scenario_and_makes_no_calls_on_untested_levels(tmp_p
     page = (tmp_path / "index.html").read_text()
     assert f"Decided in {ft['decided']} runs: called right at the touch in {ft['right']}" in page
     assert "1.0 s after the touch, right in" in page
-    assert page.count("<tr><td>") == len(rows) + len(sens) + len({
+    assert page.count("<tr><td>") == len(rows) + len(sens) + len(cells) + len({
         (r["scenario"], r["outcome"], r["call_at_touch"]) for r in rows
-    })  # fmt: skip  # a row per run, per threshold, and per cell of the first-test table
+    })  # fmt: skip  # a row per run, per threshold, per scenario's calls, per first-test cell
     assert (tmp_path / "calibration.png").stat().st_size > 1000
 
 
