@@ -52,8 +52,8 @@ class PhysicsConfig(BaseModel):
     fuel_pin_s: float = Field(
         default=5.0,
         ge=0,
-        description="dealers damping (DAMPEN) give no direction while price touched the level "
-        "this recently: a pin, not an approach to reverse",
+        description="the fuel gives no direction while price touched the level this recently: "
+        "dealers' hedging then acts on whichever wobble comes, not on an approach",
     )
     fuel_kernel_half_width_spy: float = Field(
         default=2.0, gt=0, description="h: strikes within this of the level count, triangular"

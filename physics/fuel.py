@@ -321,15 +321,15 @@ def _evidence(gex: dict[str, float], cfg: PhysicsConfig) -> FuelEvidence:
 def directional_fuel(
     score: float | None, since_touch_s: float | None, pin_s: float
 ) -> float | None:
-    """The fuel as evidence of which way a test goes: as read, except that dealers damping
-    (``score < 0``) give no direction (0) while price touched the level within ``pin_s``.
+    """The fuel as evidence of which way a test goes: as read on an approach, and no direction
+    (0) while price touched the level within ``pin_s``.
 
-    Long-gamma hedging leans against every move. Arriving at a strike, the move it leans
-    against is the approach, and it is reversed (BOUNCE); once price sits on the strike it
-    leans against moves away both ways, holding price there (a pin), and a wobble across the
-    band's edge is as likely to be decided either way. Dealers short gamma chase whichever
-    move comes, on the level as on the way to it, so AMPLIFY keeps its direction."""
-    if score is None or score >= 0 or since_touch_s is None or since_touch_s > pin_s:
+    Dealers hedge against a move (long gamma, DAMPEN) or with it (short gamma, AMPLIFY). On
+    the way to a level the move is the approach, so damping turns it back (BOUNCE) and
+    chasing carries it through (BREAK). Once price sits on the level the move is whichever
+    wobble comes next, either way: long gamma holds price there (a pin), short gamma pushes
+    it off in the wobble's direction, and neither says which way the test is decided."""
+    if score is None or since_touch_s is None or since_touch_s > pin_s:
         return score
     return 0.0
 

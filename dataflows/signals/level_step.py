@@ -245,7 +245,7 @@ def _reason(
     else:
         gex = (fuel.gex_near_level or 0.0) / 1e6
         doubt = ", models disagree" if fuel.models_disagree else ""
-        pin = ", price on the level: a pin, no direction" if pinned else ""
+        pin = ", price on the level: no direction" if pinned else ""
         parts.append(
             f"fuel {fuel.regime.lower()} {fuel.score:+.2f} (GEX ${gex:+,.0f}M/1%{doubt}{pin})"
         )

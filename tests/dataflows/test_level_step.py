@@ -154,7 +154,7 @@ def test_a_level_keeps_its_side_while_spot_wavers_across_it_inside_the_touch_ban
     assert sides == ["resistance"] * 5 + ["support"] * 2
 
 
-def test_dealers_damping_say_nothing_of_direction_while_price_sits_on_the_level() -> None:
+def test_dealers_hedging_says_nothing_of_direction_while_price_sits_on_the_level() -> None:
     # tape tanh(0.03 / 0.05) = 0.537 toward the resistance, barrier 0, fuel -0.8 (DAMPEN):
     # arriving, raw = (0.35 * 0.537^2 - 0.2 * 0.8^2) / (0.35 * 0.537 + 0.2 * 0.8) = -0.078
     approach = [snap(i, 479.90, -0.8) for i in range(3)]
@@ -162,13 +162,14 @@ def test_dealers_damping_say_nothing_of_direction_while_price_sits_on_the_level(
     after = [snap(4 + i, 479.93, -0.8) for i in range(60)]  # back out, for 6 s
     signals = run([*approach, touch, *after])
     assert signals[2].break_score_raw == pytest.approx(-0.078, abs=1e-3)
-    assert "pin" not in signals[2].reason
+    assert "price on the level" not in signals[2].reason
     # within 5 s of the touch the damping holds price on the level: the tape alone speaks
     assert signals[4].break_score_raw == pytest.approx(0.537, abs=1e-3)
     assert signals[4].fuel.score == -0.8  # the reading itself is still published
-    assert "price on the level: a pin, no direction" in signals[4].reason
+    assert "price on the level: no direction" in signals[4].reason
     # more than 5 s after it, an approach again: the damping counts against the break
     assert signals[-1].break_score_raw == pytest.approx(-0.078, abs=1e-3)
-    # dealers short gamma chase the move on the level too
+    # dealers short gamma: with the approach (BREAK) on the way, no direction on the level
     amplify = run([snap(0, 479.90, 0.8), snap(1, 479.97, 0.8), snap(2, 479.93, 0.8)])
-    assert amplify[2].break_score_raw == amplify[0].break_score_raw
+    assert amplify[0].break_score_raw is not None and amplify[0].break_score_raw > 0.6
+    assert amplify[2].break_score_raw == pytest.approx(0.537, abs=1e-3)  # the tape alone

@@ -182,7 +182,7 @@ def test_implausible_vendor_numbers_are_ignored_and_counted() -> None:
     assert book.counters.implausible_values == 4 and st.customer_net == 0
 
 
-def test_dealers_damping_give_no_direction_while_price_sits_on_the_level() -> None:
+def test_dealers_hedging_gives_no_direction_while_price_sits_on_the_level() -> None:
     # docs/physics.md, Fuel: barrier -0.16, tape +0.18 and fuel -0.80 (DAMPEN) pool to -0.43,
     # a BOUNCE; price touched the level 0.5 s ago, so the damping holds it there both ways
     w = {"barrier": CFG.weight_barrier, "tape": CFG.weight_tape, "fuel": CFG.weight_fuel}
@@ -197,6 +197,7 @@ def test_dealers_damping_give_no_direction_while_price_sits_on_the_level() -> No
         -0.0013, abs=1e-4
     )
     assert directional_fuel(-0.8, CFG.fuel_pin_s + 0.1, CFG.fuel_pin_s) == -0.8  # left long ago
-    # dealers short gamma chase any move, on the level too; missing stays missing
-    assert directional_fuel(0.8, 0.5, CFG.fuel_pin_s) == 0.8
-    assert directional_fuel(None, 0.5, CFG.fuel_pin_s) is None
+    # dealers short gamma chase the approach (BREAK), and on the level whichever wobble comes
+    assert directional_fuel(0.8, None, CFG.fuel_pin_s) == 0.8
+    assert directional_fuel(0.8, 0.5, CFG.fuel_pin_s) == 0.0
+    assert directional_fuel(None, 0.5, CFG.fuel_pin_s) is None  # missing stays missing
