@@ -12,6 +12,7 @@ from typing import Any, get_args
 
 from dataflows.signals.main import replay_flow, run
 from evaluation.metrics import (
+    CALLS,
     LevelSeries,
     ScoredTest,
     recalled,
@@ -132,7 +133,7 @@ def calls_by_scenario(runs: list[tuple[str, list[ScoredTest]]]) -> list[dict[str
     counts: Counter[tuple[str, str, str, bool]] = Counter()
     for scenario, tests in runs:
         for i, t in enumerate(tests):
-            if t.test.outcome in ("BREAK", "BOUNCE") and t.call in ("BREAK", "BOUNCE"):
+            if t.test.outcome in CALLS and t.call in CALLS:
                 which = "first" if i == 0 else "later"
                 counts[(scenario, which, t.call, t.call == t.test.outcome)] += 1
     cells = sorted({k[:3] for k in counts})

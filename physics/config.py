@@ -49,7 +49,7 @@ class PhysicsConfig(BaseModel):
     weight_barrier: float = Field(default=0.45, ge=0)
     weight_tape: float = Field(default=0.35, ge=0)
     weight_fuel: float = Field(default=0.20, ge=0)
-    fuel_pin_s: float = Field(
+    fuel_on_level_s: float = Field(
         default=5.0,
         ge=0,
         description="the fuel gives no direction while price touched the level this recently: "

@@ -319,17 +319,17 @@ def _evidence(gex: dict[str, float], cfg: PhysicsConfig) -> FuelEvidence:
 
 
 def directional_fuel(
-    score: float | None, since_touch_s: float | None, pin_s: float
+    score: float | None, since_touch_s: float | None, on_level_s: float
 ) -> float | None:
     """The fuel as evidence of which way a test goes: as read on an approach, and no direction
-    (0) while price touched the level within ``pin_s``.
+    (0) while price touched the level within ``on_level_s``.
 
     Dealers hedge against a move (long gamma, DAMPEN) or with it (short gamma, AMPLIFY). On
     the way to a level the move is the approach, so damping turns it back (BOUNCE) and
     chasing carries it through (BREAK). Once price sits on the level the move is whichever
     wobble comes next, either way: long gamma holds price there (a pin), short gamma pushes
     it off in the wobble's direction, and neither says which way the test is decided."""
-    if score is None or since_touch_s is None or since_touch_s > pin_s:
+    if score is None or since_touch_s is None or since_touch_s > on_level_s:
         return score
     return 0.0
 

@@ -82,8 +82,8 @@ def step(
     if distance <= cfg.touch_band_spy + PRICE_EPS:
         st.touched_ns = ctx.ts_ns
     weights = {"barrier": cfg.weight_barrier, "tape": cfg.weight_tape, "fuel": cfg.weight_fuel}
-    directed = directional_fuel(fuel.score, since_touch, cfg.fuel_pin_s)
-    pinned = directed != fuel.score
+    directed = directional_fuel(fuel.score, since_touch, cfg.fuel_on_level_s)
+    on_level = directed != fuel.score
     raw = combine({"barrier": barrier.score, "tape": tape.score, "fuel": directed}, weights)
     in_view = moves_the_call(raw, barrier.score)
     # the belief about this level's test is formed only in sight of its defence
@@ -140,7 +140,7 @@ def step(
         signal=signal,
         confidence=min(abs(st.smoothed or 0.0), 1.0) if signal != "ABSTAIN" else 0.0,
         reason=_reason(
-            signal, barrier, tape, fuel, pinned, stale, out_of_play, inp.leaving, st, ctx
+            signal, barrier, tape, fuel, on_level, stale, out_of_play, inp.leaving, st, ctx
         ),
         active=not inp.leaving,
         health=Health(
@@ -212,7 +212,7 @@ def _reason(
     barrier: Barrier,
     tape: Tape,
     fuel: Fuel,
-    pinned: bool,
+    on_level: bool,
     stale: bool,
     out_of_play: str | None,
     leaving: bool,
@@ -245,7 +245,7 @@ def _reason(
     else:
         gex = (fuel.gex_near_level or 0.0) / 1e6
         doubt = ", models disagree" if fuel.models_disagree else ""
-        pin = ", price on the level: no direction" if pinned else ""
+        pin = ", price on the level: no direction" if on_level else ""
         parts.append(
             f"fuel {fuel.regime.lower()} {fuel.score:+.2f} (GEX ${gex:+,.0f}M/1%{doubt}{pin})"
         )

@@ -186,18 +186,19 @@ def test_dealers_hedging_gives_no_direction_while_price_sits_on_the_level() -> N
     # docs/physics.md, Fuel: barrier -0.16, tape +0.18 and fuel -0.80 (DAMPEN) pool to -0.43,
     # a BOUNCE; price touched the level 0.5 s ago, so the damping holds it there both ways
     w = {"barrier": CFG.weight_barrier, "tape": CFG.weight_tape, "fuel": CFG.weight_fuel}
-    arriving = directional_fuel(-0.8, None, CFG.fuel_pin_s)  # never touched: an approach
+    arriving = directional_fuel(-0.8, None, CFG.fuel_on_level_s)  # never touched: an approach
     assert arriving == -0.8
     assert combine({"barrier": -0.16, "tape": 0.18, "fuel": arriving}, w) == pytest.approx(
         -0.4345, abs=1e-4
     )
-    pinned = directional_fuel(-0.8, 0.5, CFG.fuel_pin_s)
-    assert pinned == 0.0  # read, and says neither way: not missing
-    assert combine({"barrier": -0.16, "tape": 0.18, "fuel": pinned}, w) == pytest.approx(
+    on_level = directional_fuel(-0.8, 0.5, CFG.fuel_on_level_s)
+    assert on_level == 0.0  # read, and says neither way: not missing
+    assert combine({"barrier": -0.16, "tape": 0.18, "fuel": on_level}, w) == pytest.approx(
         -0.0013, abs=1e-4
     )
-    assert directional_fuel(-0.8, CFG.fuel_pin_s + 0.1, CFG.fuel_pin_s) == -0.8  # left long ago
+    left_long_ago = CFG.fuel_on_level_s + 0.1
+    assert directional_fuel(-0.8, left_long_ago, CFG.fuel_on_level_s) == -0.8
     # dealers short gamma chase the approach (BREAK), and on the level whichever wobble comes
-    assert directional_fuel(0.8, None, CFG.fuel_pin_s) == 0.8
-    assert directional_fuel(0.8, 0.5, CFG.fuel_pin_s) == 0.0
-    assert directional_fuel(None, 0.5, CFG.fuel_pin_s) is None  # missing stays missing
+    assert directional_fuel(0.8, None, CFG.fuel_on_level_s) == 0.8
+    assert directional_fuel(0.8, 0.5, CFG.fuel_on_level_s) == 0.0
+    assert directional_fuel(None, 0.5, CFG.fuel_on_level_s) is None  # missing stays missing
