@@ -109,6 +109,7 @@ def level_in_play(
     approached: bool,
     cfg: PhysicsConfig,
     thickness: float = 1.0,
+    ratio: float | None = None,
 ) -> bool:
     """A call forecasts a test, so it is made only while one may come: spot within the touch
     band, or within ``call_distance_spy`` and on course to reach the band within
@@ -120,7 +121,8 @@ def level_in_play(
     (``approached``): a test begins when price comes to a level from one side, and inside the
     band from the start there was none.
 
-    Within one ES tick of the band (``es_tick / es_spy_ratio``) and not moving away, a test is
+    Within one ES tick of the band (``es_tick / ratio``, the snap's live ES/SPY ratio, the
+    configured one without it) and not moving away, a test is
     one quote change off, and a velocity measured in whole ticks cannot time a gap smaller than
     one: a wall holding price there slows it through the defence to an arrival "in 13 s", but
     that is the test under way, and its call is the one the level needs."""
@@ -134,7 +136,7 @@ def level_in_play(
         return False
     if velocity is None:
         return True
-    if distance - cfg.touch_band_spy <= cfg.es_tick / cfg.es_spy_ratio + PRICE_EPS:
+    if distance - cfg.touch_band_spy <= cfg.es_tick / (ratio or cfg.es_spy_ratio) + PRICE_EPS:
         return s * velocity >= 0
     return eta_s is not None and eta_s <= cfg.approach_horizon_s
 

@@ -102,7 +102,9 @@ def step(
     stale = ctx.book_age_ms > cfg.stale_book_ms
     st.approached = st.approached or distance > cfg.touch_band_spy + PRICE_EPS
     # a level leaving the active set publishes its last signal without a call
-    in_play = not inp.leaving and level_in_play(distance, ctx.velocity, s, st.approached, cfg, q)
+    in_play = not inp.leaving and level_in_play(
+        distance, ctx.velocity, s, st.approached, cfg, q, ctx.ratio
+    )
     eta_s = arrival_s(distance, ctx.velocity, s, cfg, q)
     out_of_play = None if in_play else out_of_play_reason(distance, eta_s, cfg)
     st.call, signal = call_step(

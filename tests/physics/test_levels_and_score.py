@@ -156,6 +156,17 @@ def test_one_tick_from_the_band_a_test_is_under_way_unless_price_leaves() -> Non
     assert not level_in_play(0.07, 0.005, -1, True, cfg, thickness=5.0)
 
 
+def test_the_tick_rule_reads_one_tick_at_the_live_ratio() -> None:
+    cfg = PhysicsConfig()
+    # 2.6 cents outside the band, drifting one tick a window through a wall five times as thick:
+    # at the configured ratio (10) one ES tick is $0.025 of SPY, so 0.026 is beyond it and the
+    # velocity times the arrival (0.026 / 0.001 = 26 s: not in play); at a live ratio of 9 one
+    # tick is $0.0278, and a quote change puts spot in the band
+    assert not level_in_play(0.076, 0.005, 1, True, cfg, thickness=5.0)
+    assert not level_in_play(0.076, 0.005, 1, True, cfg, thickness=5.0, ratio=10.0)
+    assert level_in_play(0.076, 0.005, 1, True, cfg, thickness=5.0, ratio=9.0)
+
+
 def test_arrival_is_timed_through_the_defence() -> None:
     cfg = PhysicsConfig()
     # 13 cents from a vacuum (q = 0.2), one tick a window: 0.08 / (0.005 / 0.2) = 3.2 s
