@@ -78,6 +78,7 @@ def step(
     tape = _tape(ctx, s, cfg, barrier.resilience or 0.0, q)
     fuel = _fuel(inp)
     distance = abs(ctx.spot - inp.level.price)
+    # since price was last on the level before this snap: the touch itself reads the approach
     since_touch = None if st.touched_ns is None else (ctx.ts_ns - st.touched_ns) / 1e9
     if distance <= cfg.touch_band_spy + PRICE_EPS:
         st.touched_ns = ctx.ts_ns
