@@ -28,6 +28,9 @@ class PhysicsConfig(BaseModel):
         default=30.0, gt=0, description="an older SPY quote: back to es_spy_ratio"
     )
     es_tick: float = Field(default=0.25, gt=0, description="ES minimum price increment, $")
+    es_point_value: float = Field(
+        default=50.0, gt=0, description="$ per ES point: a lot carries the delta of this x R shares"
+    )
     band_ticks: int = Field(default=4, ge=0, description="barrier band half-width, ES ticks")
     round_step_spy: float = Field(default=1.0, gt=0, description="spacing of round levels, $")
     activation_distance_spy: float = Field(
@@ -61,10 +64,10 @@ class PhysicsConfig(BaseModel):
     fuel_gex_ref: float = Field(
         default=2.5e8,
         gt=0,
-        description="G_ref, $ per 1%: near-level GEX this size gives |fuel| 0.76",
+        description="G_ref, $ per 1%: names the regime, -tanh(GEX_L / G_ref) against its threshold",
     )
     fuel_regime_threshold: float = Field(
-        default=0.25, gt=0, lt=1, description="|fuel| for a regime"
+        default=0.25, gt=0, lt=1, description="|tanh(GEX_L / G_ref)| for a regime"
     )
     fuel_stale_s: float = Field(default=900.0, gt=0, description="older greeks: fuel MISSING")
     option_multiplier: int = Field(default=100, ge=1, description="shares per SPY contract")

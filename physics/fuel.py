@@ -6,10 +6,12 @@ Dealer position per contract = a baseline convention (dealers long calls: ``+OI`
 (at or above the ask: a customer buy; at or below the bid: a sell; inside: the nearer side, at
 the mid: unknown), the tick rule when there is no quote (uptick buy, downtick sell, zero tick:
 as the last). Dollar gamma per 1% move: ``G = pos · Γ · 100 · S² · 0.01``. Near a level:
-``GEX_L = Σ G_i · w(K_i - L)``, ``w`` triangular of half-width ``h``. ``fuel = -tanh(GEX_L /
-G_ref)``: dealers long gamma sell rallies and buy dips (dampen, negative, bounce); short gamma
-chase (amplify, positive, break). The sign convention is contested, so GEX_L is also computed
-under the opposite convention and from the day's flow alone; their range is the band, and
+``GEX_L = Σ G_i · w(K_i - L)``, ``w`` triangular of half-width ``h``. Its regime is named by
+``-tanh(GEX_L / G_ref)``: dealers long gamma sell rallies and buy dips (dampen, negative,
+bounce); short gamma chase (amplify, positive, break). As evidence at a level the fuel weighs
+their hedge, in ES lots per tick moved, against the lots a tick of the move must clear there
+(``fuel_score``). The sign convention is contested, so GEX_L is also computed under the
+opposite convention and from the day's flow alone; their range is the band, and
 ``models_disagree`` says when the flow alone and the baseline differ in sign at the level.
 """
 
@@ -271,7 +273,9 @@ def kernel(strike: np.ndarray, level: np.ndarray | float, half_width: float) -> 
 
 @dataclass(frozen=True, slots=True)
 class FuelEvidence:
-    score: float
+    """The dealers' gamma at a level, from the options alone (no book)."""
+
+    score: float  # -tanh(GEX_L / G_ref): names the regime; the evidence pooled is fuel_score
     regime: Regime
     gex_near_level: float  # baseline model, $ per 1%
     gex_band: tuple[float, float]  # min and max over the three models
@@ -332,6 +336,35 @@ def directional_fuel(
     if score is None or since_touch_s is None or since_touch_s > on_level_s:
         return score
     return 0.0
+
+
+def hedge_lots_per_tick(gex_per_pct: float, spot: float, ratio: float, cfg: PhysicsConfig) -> float:
+    """ES lots the dealers' delta hedge trades for each ES tick that price moves. GEX is
+    dollars of delta per 1% of spot, so ``GEX / (0.01 S²)`` SPY shares per $1 of SPY; one ES
+    tick is ``es_tick / R`` dollars of SPY, and one ES lot carries the delta of
+    ``es_point_value · R`` SPY shares (ES is about R times SPY)."""
+    shares_per_dollar = abs(gex_per_pct) / (0.01 * spot * spot)
+    return shares_per_dollar * (cfg.es_tick / ratio) / (cfg.es_point_value * ratio)
+
+
+def lots_to_clear(thickness: float | None, typical_queue: float, cfg: PhysicsConfig) -> float:
+    """ES lots a tick of the move must clear at a level: the defending side's ordinary queue,
+    times the level's thickness where its defence is thicker than ordinary (a wall). A thin
+    band is crossed on the push, which clears ordinary queues, so it counts as ordinary; an
+    unseen defence too. Never below ``vacuum_eps`` (an empty side)."""
+    q = 1.0 if thickness is None else max(thickness, 1.0)
+    return max(q * typical_queue, cfg.vacuum_eps)
+
+
+def fuel_score(gex_per_pct: float, hedge_lots: float, clear_lots: float) -> float:
+    """The fuel as evidence at a level, ``-sign(GEX) · tanh(g)`` with the feedback gain
+    ``g = hedge_lots / clear_lots``: the hedge traded per tick moved against what the tick
+    must clear. At ``g = 1`` short gamma feeds a move as fast as the book takes it (AMPLIFY,
+    toward a break) and long gamma adds as much again to the defence (DAMPEN, toward a
+    bounce); a hedge small beside the book says little either way."""
+    if gex_per_pct == 0.0:
+        return 0.0
+    return -math.copysign(math.tanh(hedge_lots / clear_lots), gex_per_pct)
 
 
 def regime(score: float, threshold: float) -> Regime:

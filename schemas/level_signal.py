@@ -84,8 +84,14 @@ class Tape(_Model):
 class Fuel(_Model):
     """Dealer gamma near the level from SPY options; MISSING without an options feed."""
 
-    score: float | None = Field(description="-tanh(GEX_L / G_ref) in [-1, 1]; null: no data")
-    regime: FuelRegime
+    score: float | None = Field(
+        description="-sign(GEX_L) tanh(hedge_lots_per_tick / lots_to_clear) in [-1, 1]: the "
+        "dealers' hedge against the book; null: no data"
+    )
+    regime: FuelRegime = Field(
+        description="the dealers' gamma at the level: -tanh(GEX_L / G_ref) against the regime "
+        "threshold (short gamma AMPLIFY, long gamma DAMPEN), whatever the book"
+    )
     gex_near_level: float | None = Field(
         description="dealer $ gamma per 1% near the level (baseline convention)"
     )
@@ -94,6 +100,17 @@ class Fuel(_Model):
     )
     models_disagree: bool | None = Field(
         default=None, description="the day's flow alone and the baseline differ in sign here"
+    )
+    hedge_lots_per_tick: float | None = Field(
+        default=None,
+        ge=0,
+        description="ES lots the dealers' hedge trades per ES tick moved (additive)",
+    )
+    lots_to_clear: float | None = Field(
+        default=None,
+        ge=0,
+        description="ES lots a tick of the move must clear here: the defending side's median "
+        "queue, times the thickness where thicker (additive)",
     )
 
 

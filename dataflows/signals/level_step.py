@@ -15,7 +15,7 @@ from physics import barrier as bar
 from physics.book import SideAtLevel
 from physics.config import PRICE_EPS, PhysicsConfig
 from physics.events import LevelWatch
-from physics.fuel import directional_fuel
+from physics.fuel import directional_fuel, fuel_score, hedge_lots_per_tick, lots_to_clear
 from physics.levels import side_of
 from physics.score import (
     CallName,
@@ -76,7 +76,7 @@ def step(
     # an unobserved defence (outside the visible book) neither slows nor speeds the approach
     q = 1.0 if barrier.thickness is None else barrier.thickness
     tape = _tape(ctx, s, cfg, barrier.resilience or 0.0, q)
-    fuel = _fuel(inp)
+    fuel = _fuel(inp, defending, barrier.thickness, ctx, cfg)
     distance = abs(ctx.spot - inp.level.price)
     # since price was last on the level before this snap: the touch itself reads the approach
     since_touch = None if st.touched_ns is None else (ctx.ts_ns - st.touched_ns) / 1e9
@@ -187,16 +187,27 @@ def _barrier(d: SideAtLevel, ctx: SnapContext, st: LevelState, cfg: PhysicsConfi
     )
 
 
-def _fuel(inp: LevelInput) -> Fuel:
+def _fuel(
+    inp: LevelInput,
+    defending: SideAtLevel,
+    thickness: float | None,
+    ctx: SnapContext,
+    cfg: PhysicsConfig,
+) -> Fuel:
     f = inp.fuel
     if f is None:  # no options feed, stale greeks, or no 0DTE strike near this level
         return NO_FUEL
+    # the dealers' hedge weighed against the book it trades into, not against a fixed size
+    hedge = hedge_lots_per_tick(f.gex_near_level, ctx.spot, ctx.ratio, cfg)
+    clear = lots_to_clear(thickness, defending.typical_queue, cfg)
     return Fuel(
-        score=f.score,
+        score=fuel_score(f.gex_near_level, hedge, clear),
         regime=f.regime,
         gex_near_level=f.gex_near_level,
         gex_band=f.gex_band,
         models_disagree=f.models_disagree,
+        hedge_lots_per_tick=hedge,
+        lots_to_clear=clear,
     )
 
 
@@ -249,8 +260,11 @@ def _reason(
         gex = (fuel.gex_near_level or 0.0) / 1e6
         doubt = ", models disagree" if fuel.models_disagree else ""
         pin = ", price on the level: no direction" if on_level else ""
+        hedge, clear = fuel.hedge_lots_per_tick or 0.0, fuel.lots_to_clear or 0.0
+        weighed = f"{hedge:,.1f} lots a tick against {clear:,.1f}"
         parts.append(
-            f"fuel {fuel.regime.lower()} {fuel.score:+.2f} (GEX ${gex:+,.0f}M/1%{doubt}{pin})"
+            f"fuel {fuel.regime.lower()} {fuel.score:+.2f} "
+            f"(GEX ${gex:+,.0f}M/1%, {weighed}{doubt}{pin})"
         )
     return f"{signal}: " + "; ".join(parts)
 

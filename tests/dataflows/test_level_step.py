@@ -4,6 +4,8 @@ in advance."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ from dataflows.signals.items import LevelInput, SnapContext
 from dataflows.signals.level_step import LevelState, step
 from physics.book import Book, SideAtLevel
 from physics.config import PhysicsConfig
-from physics.fuel import FuelEvidence
+from physics.fuel import FuelEvidence, lots_to_clear
 from physics.levels import Level
 from physics.tape import TapeWindow
 from schemas.level_signal import LevelSignal
@@ -20,10 +22,22 @@ CFG = PhysicsConfig()
 LEVEL = Level("480.00", 480.0, ("explicit",))
 UNSEEN = SideAtLevel(depth=0, observable=False, quote_px=None, quote_sz=None)
 ORDINARY = SideAtLevel(
-    depth=100, observable=True, quote_px=4800.0, quote_sz=20, score=0.0, thickness=1.0
+    depth=100,
+    observable=True,
+    quote_px=4800.0,
+    quote_sz=20,
+    typical_queue=11.0,
+    score=0.0,
+    thickness=1.0,
 )
 WALL = SideAtLevel(
-    depth=900, observable=True, quote_px=4800.0, quote_sz=600, score=-0.6, thickness=3.0
+    depth=900,
+    observable=True,
+    quote_px=4800.0,
+    quote_sz=600,
+    typical_queue=11.0,
+    score=-0.6,
+    thickness=3.0,
 )
 
 
@@ -40,9 +54,20 @@ def snap(
         tape=TapeWindow(0, 0), velocity=0.03, book_age_ms=1.0, last_trade_age_ms=None,
         n_levels=1,
     )  # fmt: skip
-    evidence = FuelEvidence(fuel, "AMPLIFY" if fuel > 0 else "DAMPEN", 0.0, (0.0, 0.0), False)
     side = defence if seen else UNSEEN
+    gex = _gex_reading(fuel, spot, side)
+    evidence = FuelEvidence(fuel, "AMPLIFY" if fuel > 0 else "DAMPEN", gex, (gex, gex), False)
     return LevelInput(LEVEL, ctx, side, side, evidence)
+
+
+def _gex_reading(fuel: float, spot: float, side: SideAtLevel) -> float:
+    """The near-level GEX whose hedge, weighed against ``side`` (physics.fuel.fuel_score),
+    reads ``fuel``: |fuel| = tanh(h / lots to clear), h = GEX / (0.01 S²) · (tick / R) / (P R)."""
+    clear = lots_to_clear(side.thickness if side.observable else None, side.typical_queue, CFG)
+    gain = 20.0 if abs(fuel) >= 1 else math.atanh(abs(fuel))  # tanh(20) is 1.0 in floats
+    ratio = 10.0
+    per_lot = 0.01 * spot * spot * CFG.es_point_value * ratio * ratio / CFG.es_tick
+    return -math.copysign(gain * clear * per_lot, fuel)
 
 
 def run(snaps: list[LevelInput]) -> list[LevelSignal]:
@@ -165,7 +190,7 @@ def test_dealers_hedging_says_nothing_of_direction_while_price_sits_on_the_level
     assert "price on the level" not in signals[2].reason
     # within 5 s of the touch the damping holds price on the level: the tape alone speaks
     assert signals[4].break_score_raw == pytest.approx(0.537, abs=1e-3)
-    assert signals[4].fuel.score == -0.8  # the reading itself is still published
+    assert signals[4].fuel.score == pytest.approx(-0.8)  # the reading itself is still published
     assert "price on the level: no direction" in signals[4].reason
     # more than 5 s after it, an approach again: the damping counts against the break
     assert signals[-1].break_score_raw == pytest.approx(-0.078, abs=1e-3)

@@ -22,8 +22,11 @@ from physics.fuel import (
     customer_side,
     directional_fuel,
     fuel_at,
+    fuel_score,
     gamma_levels,
+    hedge_lots_per_tick,
     kernel,
+    lots_to_clear,
     zero_gamma,
 )
 from physics.options import OptionTickerError, bs_gamma, parse_ticker
@@ -202,3 +205,23 @@ def test_dealers_hedging_gives_no_direction_while_price_sits_on_the_level() -> N
     assert directional_fuel(0.8, None, CFG.fuel_on_level_s) == 0.8
     assert directional_fuel(0.8, 0.5, CFG.fuel_on_level_s) == 0.0
     assert directional_fuel(None, 0.5, CFG.fuel_on_level_s) is None  # missing stays missing
+
+
+def test_the_fuel_weighs_the_dealers_hedge_against_the_book_it_trades_into() -> None:
+    # docs/physics.md, Fuel: short gamma of $500M per 1% at S = 500, R = 10 hedges 200,000 SPY
+    # shares per $1, 5,000 per ES tick ($0.025 of SPY), 10 ES lots of 500 shares each
+    hedge = hedge_lots_per_tick(-5e8, 500.0, 10.0, CFG)
+    assert hedge == pytest.approx(10.0)
+    ordinary = lots_to_clear(1.0, 40.0, CFG)  # queues of 40 lots, an ordinary band
+    assert ordinary == 40.0
+    assert fuel_score(-5e8, hedge, ordinary) == pytest.approx(0.245, abs=1e-3)  # AMPLIFY, weak
+    wall = lots_to_clear(5.0, 40.0, CFG)  # a defence five times as thick: 200 lots a tick
+    assert fuel_score(-5e8, hedge, wall) == pytest.approx(0.050, abs=1e-3)
+    # a thin band is crossed on the push, which clears ordinary queues: no stronger fuel there
+    assert lots_to_clear(0.1, 40.0, CFG) == 40.0
+    assert lots_to_clear(None, 40.0, CFG) == 40.0  # the defence out of view
+    assert lots_to_clear(1.0, 0.0, CFG) == CFG.vacuum_eps  # an empty side: one lot
+    # long gamma of $5B per 1%: 100 lots a tick against 40, the defence more than doubled
+    long_gamma = hedge_lots_per_tick(5e9, 500.0, 10.0, CFG)
+    assert fuel_score(5e9, long_gamma, ordinary) == pytest.approx(-0.987, abs=1e-3)  # DAMPEN
+    assert fuel_score(0.0, 0.0, ordinary) == 0.0
