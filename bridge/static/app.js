@@ -69,6 +69,12 @@ function sparkline(scores) {
     `<polyline fill="none" stroke="#e6e6e6" stroke-width="1.5" points="${pts.join(" ")}"/></svg>`;
 }
 
+// the fuel's score weighs the dealers' hedge against what a tick of the move must clear
+function hedge(f) {
+  if (f.hedge_lots_per_tick == null || f.lots_to_clear == null) return "";
+  return ` title="hedge ${f.hedge_lots_per_tick.toFixed(1)} lots a tick against ${f.lots_to_clear.toFixed(1)}"`;
+}
+
 function renderTable() {
   const body = document.querySelector("#levels tbody");
   const rows = [...levels.values()].map((e) => e.last).sort((a, b) => b.level_price - a.level_price);
@@ -82,7 +88,7 @@ function renderTable() {
       <td>${fmt(s.confidence)}</td><td>${sparkline(levels.get(s.level_id).scores)}</td>
       <td>${s.barrier.state.toLowerCase()} ${s.barrier.depth}</td>
       <td>ofi ${fmt(s.tape.ofi)}</td>
-      <td class="${s.fuel.regime}">${s.fuel.regime.toLowerCase()}${s.fuel.gex_near_level === null ? "" : " " + (s.fuel.gex_near_level / 1e6).toFixed(0) + "M"}</td>
+      <td class="${s.fuel.regime}"${hedge(s.fuel)}>${s.fuel.regime.toLowerCase()}${s.fuel.gex_near_level === null ? "" : " " + (s.fuel.gex_near_level / 1e6).toFixed(0) + "M " + fmt(s.fuel.score)}</td>
       <td class="why">${s.reason}</td>
     </tr>`;
   }).join("");

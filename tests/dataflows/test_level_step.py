@@ -4,6 +4,7 @@ in advance."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -198,3 +199,17 @@ def test_dealers_hedging_says_nothing_of_direction_while_price_sits_on_the_level
     amplify = run([snap(0, 479.90, 0.8), snap(1, 479.97, 0.8), snap(2, 479.93, 0.8)])
     assert amplify[0].break_score_raw is not None and amplify[0].break_score_raw > 0.6
     assert amplify[2].break_score_raw == pytest.approx(0.537, abs=1e-3)  # the tape alone
+
+
+def test_the_same_dealer_gamma_weighs_less_against_a_wall() -> None:
+    # a GEX whose hedge reads +0.5 against ordinary queues of 11 lots (q = 1) is three times
+    # smaller against a wall three times as thick: tanh(atanh(0.5) / 3) = 0.181
+    ordinary = snap(0, 479.92, 0.5)  # in play either way, 3 s out at the wall's pace
+    walled = dataclasses.replace(ordinary, bids=WALL, asks=WALL)
+    (plain,), (wall,) = run([ordinary]), run([walled])
+    assert plain.fuel.score == pytest.approx(0.5)
+    assert wall.fuel.score == pytest.approx(0.181, abs=1e-3)
+    assert wall.fuel.hedge_lots_per_tick == pytest.approx(plain.fuel.hedge_lots_per_tick or 0)
+    assert (plain.fuel.lots_to_clear, wall.fuel.lots_to_clear) == (11.0, 33.0)
+    assert wall.fuel.regime == plain.fuel.regime == "AMPLIFY"  # the dealers' position, as read
+    assert "lots a tick against 33.0" in wall.reason
