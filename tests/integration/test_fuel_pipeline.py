@@ -79,7 +79,14 @@ def test_signals_carry_fuel_from_the_options_topics(settings: Settings, tmp_path
     expected = fu.fuel_at(chain, 480.0, first["spot"], cfg)
     assert expected is not None
     assert first["fuel"]["gex_near_level"] == pytest.approx(expected.gex_near_level, rel=1e-9)
-    assert first["fuel"]["score"] == pytest.approx(expected.score, rel=1e-9)
+    assert first["fuel"]["regime"] == expected.regime
+    # the score weighs that gamma's hedge against what a tick must clear in this book
+    hedge = fu.hedge_lots_per_tick(expected.gex_near_level, first["spot"], first["ratio"], cfg)
+    assert first["fuel"]["hedge_lots_per_tick"] == pytest.approx(hedge, rel=1e-9)
+    clear = first["fuel"]["lots_to_clear"]
+    assert clear >= cfg.vacuum_eps
+    score = fu.fuel_score(expected.gex_near_level, hedge, clear)
+    assert first["fuel"]["score"] == pytest.approx(score, rel=1e-9)
     late = [x for x in signals if x["ts_event_ns"] >= START_NS + 3_000_000_000]
     kinds = {k for x in late for k in x["level_kinds"]}
     assert {"strike", "call_wall", "put_wall"} <= kinds
