@@ -34,6 +34,7 @@ from snapline.kafka.clients import require_broker
 from snapline.kafka.producer import TrackedProducer
 from snapline.kafka.topics import apply_topics, delete_topics
 from snapline.settings import Settings
+from snapline.until_signalled import hear_ctrl_c
 
 DEMO_PREFIX = "demo."
 DEMO_LEVELS = "[480.5]"  # an explicit level inside the sample's range, beside the round ones
@@ -181,7 +182,9 @@ def _fresh_topics(settings: Settings, catalog: TopicCatalog) -> None:
 def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """A ``snapline`` child on our terminal, stopped with SIGINT as Ctrl-C would (a dataflow
     child keeps Bytewax's stop panic to itself: ``dataflows/stop_panic.py``)."""
-    proc = subprocess.Popen([sys.executable, "-m", "snapline", *args], env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snapline", *args], env=env, preexec_fn=hear_ctrl_c
+    )
     try:
         yield proc
     finally:

@@ -1,4 +1,5 @@
-"""Run a long-lived async service until SIGINT or SIGTERM asks it to stop."""
+"""Run a long-lived async service until SIGINT or SIGTERM asks it to stop; and let a child
+that its parent stops with SIGINT hear it."""
 
 from __future__ import annotations
 
@@ -18,3 +19,11 @@ def run_until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None
         await run(stop)
 
     asyncio.run(main())
+
+
+def hear_ctrl_c() -> None:
+    """``preexec_fn`` for a child its parent stops with SIGINT: SIGINT back at its default.
+    A process started in the background by a script inherits SIGINT ignored (POSIX, for
+    asynchronous commands without job control), and so would the children it starts: the
+    SIGINT meant to stop them cleanly would do nothing, and they would end killed."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dataflows.stop_panic import StopPanicFilter, pump, stopped_by_ctrl_c
+from snapline.until_signalled import hear_ctrl_c
 
 STOP_3_LINES = (
     b"thread '<unnamed>' panicked at src/run.rs:133:25:\n"
@@ -122,6 +123,7 @@ def run_flow(how: str, backtrace: str) -> str:
         cwd=ROOT,
         timeout=60,
         check=False,
+        preexec_fn=hear_ctrl_c,  # as a terminal starts it, however pytest was started
     )
     return done.stderr.decode()
 

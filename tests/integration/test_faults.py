@@ -20,6 +20,7 @@ from simulator.scenarios import Plan, run_scenario
 from snapline.broker.manager import LocalBroker
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
+from snapline.until_signalled import hear_ctrl_c
 from tests.integration.kafka_helpers import (
     cli_env,
     read_all,
@@ -155,6 +156,7 @@ def test_ctrl_c_stops_a_cluster_quietly(settings: Settings) -> None:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=hear_ctrl_c,  # as a terminal starts it, however pytest was started
     )
     _workers(cluster.pid, 2)
     time.sleep(3.0)  # both are tailing the raw topics
