@@ -20,6 +20,10 @@ ESH4_MBP10 = SAMPLES / "derived_esh4-glbx-mdp3-20231225.mbp-10.dbn.zst"
 ESH4_TRADES = SAMPLES / "derived_esh4-glbx-mdp3-20231225.trades.dbn.zst"
 ESM4_MBP10 = DATA / "derived_esm4-glbx-mdp3-20240508T000000-000002.mbp-10.dbn.zst"
 ESM4_TRADES = DATA / "derived_esm4-glbx-mdp3-20240508T000000-000002.trades.dbn.zst"
+# The ESH4 sample's busiest minutes, for the tests that only need real data through the
+# pipeline: 22:58-23:10 UTC, Globex's reopen (the sample's first hour has 145 records but
+# an hour of snaps), about a sixth of the sample's signals.
+ESH4_OPEN_NS = (1_703_545_080_000_000_000, 1_703_545_800_000_000_000)
 
 
 # Where the broker is: kept through the cleared environment below (and handed to the CLI
@@ -67,6 +71,49 @@ def esh4_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         settings = Settings(levels=[480.5])
     run(replay_flow(settings, [ESH4_MBP10, ESH4_TRADES], signals, events))
     return signals, events
+
+
+def dbn_slice(src: Path, dst: Path, start_ns: int, end_ns: int) -> int:
+    """Copy the records of DBN file ``src`` with ``start_ns <= ts_event < end_ns`` to ``dst``
+    (zstd), behind the same metadata; the number of records kept."""
+    import zstandard
+
+    with src.open("rb") as fh:
+        raw = zstandard.ZstdDecompressor().stream_reader(fh).read()
+    at = 8 + int.from_bytes(raw[4:8], "little")  # "DBN", version, metadata length
+    kept = [raw[:at]]
+    while at < len(raw):
+        size = raw[at] * 4  # every record starts with its length in 32-bit words
+        if start_ns <= int.from_bytes(raw[at + 8 : at + 16], "little") < end_ns:
+            kept.append(raw[at : at + size])
+        at += size
+    dst.write_bytes(zstandard.ZstdCompressor().compress(b"".join(kept)))
+    return len(kept) - 1
+
+
+@pytest.fixture(scope="session")
+def esh4_open(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The ESH4 sample's MBP-10 and trades cut to its reopen (``ESH4_OPEN_NS``)."""
+    folder = tmp_path_factory.mktemp("esh4_open")
+    cut = (folder / ESH4_MBP10.name, folder / ESH4_TRADES.name)
+    for src, dst in zip((ESH4_MBP10, ESH4_TRADES), cut, strict=True):
+        assert dbn_slice(src, dst, *ESH4_OPEN_NS) > 0
+    return cut
+
+
+@pytest.fixture(scope="session")
+def esh4_open_replay(
+    tmp_path_factory: pytest.TempPathFactory, esh4_open: tuple[Path, Path]
+) -> Path:
+    """The signals of ``esh4_open`` replayed in process at level 480.5, once per session."""
+    from dataflows.signals.main import replay_flow, run
+
+    signals = tmp_path_factory.mktemp("esh4_open_replay") / "signals.jsonl"
+    with pytest.MonkeyPatch.context() as env:
+        _clear_snapline_env(env)
+        settings = Settings(levels=[480.5])
+    run(replay_flow(settings, list(esh4_open), signals))
+    return signals
 
 
 @pytest.fixture(scope="session")

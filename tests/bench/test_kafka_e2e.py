@@ -8,22 +8,17 @@ from pathlib import Path
 import pytest
 
 from bench.kafka_e2e import describe, run_kafka_bench
-from dataflows.signals.main import replay_flow, run
 from snapline.broker.manager import LocalBroker
-from snapline.settings import Settings
-from tests.conftest import ESH4_MBP10, ESH4_TRADES
 
 pytestmark = pytest.mark.integration
 
 
-def test_one_run_reports_every_stage(broker: LocalBroker, tmp_path: Path) -> None:
+def test_one_run_reports_every_stage(broker: LocalBroker, esh4_replay: tuple[Path, Path]) -> None:
     r = run_kafka_bench(runs=1, profile_top=0)  # it makes its own topics
     assert r["input"]["es_records"] == 46_753
     assert r["input"]["raw_messages"] == 642  # micro-batches of 1024 records or 10 s, per schema
     # the dataflow published through Kafka every signal an in-process replay publishes
-    replayed = tmp_path / "signals.jsonl"
-    run(replay_flow(Settings(levels=[480.5]), [ESH4_MBP10, ESH4_TRADES], replayed))
-    expected = len(replayed.read_text().splitlines())
+    expected = len(esh4_replay[0].read_text().splitlines())  # the sample at 480.5
     assert r["signals_flow"]["signals_published"] == expected
     bare, flow = r["bare_consumer"]["records_per_s"], r["signals_flow"]["records_per_s"]
     assert bare["median"] > flow["median"] > 0

@@ -22,7 +22,6 @@ from bridge.app import create_app
 from bridge.consumer import SignalsConsumer
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
-from tests.conftest import ESH4_MBP10, ESH4_TRADES
 from tests.integration.kafka_helpers import cli_env, free_port, read_all, signals_of, snapline
 
 pytestmark = pytest.mark.integration
@@ -52,7 +51,9 @@ def _publish(s: Settings, topic: str, signals: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
-def test_dashboard_shows_levels_and_calls_live(settings: Settings, tmp_path: Path) -> None:
+def test_dashboard_shows_levels_and_calls_live(
+    settings: Settings, tmp_path: Path, esh4_open: tuple[Path, Path]
+) -> None:
     from playwright.sync_api import sync_playwright
 
     s = settings.model_copy(update={"levels": [480.5]})
@@ -73,7 +74,7 @@ def test_dashboard_shows_levels_and_calls_live(settings: Settings, tmp_path: Pat
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("#status.live", timeout=15_000)
-            assert snapline(s, "ingest", "dbn", str(ESH4_MBP10), str(ESH4_TRADES)).returncode == 0
+            assert snapline(s, "ingest", "dbn", *map(str, esh4_open)).returncode == 0
             flow = subprocess.Popen(
                 [sys.executable, "-m", "snapline", "run", "signals", "--until-end"],
                 env=cli_env(s), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
