@@ -10,25 +10,34 @@ import databento as db
 from tests.conftest import ESH4_MBP10, ESH4_TRADES
 
 
-def test_report_on_the_sample_is_complete_and_reproducible(tmp_path: Path) -> None:
+def test_replay_says_what_it_read_and_how_fast(
+    tmp_path: Path, esh4_open: tuple[Path, Path], esh4_open_replay: Path
+) -> None:
     signals = tmp_path / "signals.jsonl"
-    cli = [sys.executable, "-m", "snapline"]
-    files = ["--dbn", str(ESH4_MBP10), "--dbn", str(ESH4_TRADES)]
     replay = subprocess.run(
-        [*cli, "replay", *files, "--level", "480.5", "--out", str(signals)],
+        [sys.executable, "-m", "snapline", "replay", "--dbn", str(esh4_open[0]),
+         "--dbn", str(esh4_open[1]), "--level", "480.5", "--out", str(signals)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert replay.returncode == 0, replay.stderr
-    # it says what it read and how fast: every record of the two files, counted independently
+    # every record of the two files, counted independently; the signals an in-process replay
+    # of the same files publishes
     n_signals = len(signals.read_text().splitlines())
-    n_mbp, n_trades = (
-        len(db.DBNStore.from_bytes(f.read_bytes()).to_ndarray()) for f in (ESH4_MBP10, ESH4_TRADES)
-    )
+    assert n_signals == len(esh4_open_replay.read_text().splitlines())
+    n_mbp, n_trades = (len(db.DBNStore.from_bytes(f.read_bytes()).to_ndarray()) for f in esh4_open)
     assert (
         f"{n_mbp + n_trades:,} ES records ({n_mbp:,} MBP-10, {n_trades:,} trades) -> "
         f"{n_signals:,} signals in "
     ) in replay.stdout
     assert "ES records/s" in replay.stdout
+
+
+def test_report_on_the_sample_is_complete_and_reproducible(
+    tmp_path: Path, esh4_replay: tuple[Path, Path]
+) -> None:
+    signals = esh4_replay[0]  # the whole sample replayed at 480.5
+    cli = [sys.executable, "-m", "snapline"]
+    files = ["--dbn", str(ESH4_MBP10), "--dbn", str(ESH4_TRADES)]
     reports = []
     for name in ("a", "b"):
         run = subprocess.run(
