@@ -275,7 +275,7 @@ def kernel(strike: np.ndarray, level: np.ndarray | float, half_width: float) -> 
 class FuelEvidence:
     """The dealers' gamma at a level, from the options alone (no book)."""
 
-    score: float  # -tanh(GEX_L / G_ref): names the regime; the evidence pooled is fuel_score
+    regime_score: float  # -tanh(GEX_L / G_ref): names the regime (the score is fuel_score)
     regime: Regime
     gex_near_level: float  # baseline model, $ per 1%
     gex_band: tuple[float, float]  # min and max over the three models
@@ -308,14 +308,14 @@ def fuel_at_levels(
 
 
 def _evidence(gex: dict[str, float], cfg: PhysicsConfig) -> FuelEvidence:
-    score = -math.tanh(gex["baseline"] / cfg.fuel_gex_ref)
+    regime_score = -math.tanh(gex["baseline"] / cfg.fuel_gex_ref)
     # the day's observed flow contradicts the assumed convention at this level
     tiny = cfg.fuel_gex_ref * 1e-3
     base, flow = gex["baseline"], gex["flow_only"]
     disagree = abs(base) > tiny and abs(flow) > tiny and (base > 0) != (flow > 0)
     return FuelEvidence(
-        score=score,
-        regime=regime(score, cfg.fuel_regime_threshold),
+        regime_score=regime_score,
+        regime=regime(regime_score, cfg.fuel_regime_threshold),
         gex_near_level=gex["baseline"],
         gex_band=(min(gex.values()), max(gex.values())),
         models_disagree=disagree,

@@ -22,7 +22,7 @@ from simulator.params import OptionsSimParams
 
 GammaFocus = Literal["short", "long"]
 SHARES_PER_CONTRACT = 100
-ES_MULTIPLIER = 50  # dollars per ES point
+ES_POINT_VALUE = 50  # dollars per ES point (the engine reads its own: PhysicsConfig.es_point_value)
 EXPIRY_ET = time(16, 0)
 MIN_EXPIRY_S = 900.0  # as the fuel engine floors it: gamma stays finite near the close
 
@@ -149,7 +149,7 @@ class OptionsWorld:
             return 0
         first = self._next_hedge_ns == 0
         self._next_hedge_ns = t_ns + int(self.p.hedge_every_s * 1e9)
-        shares_per_lot = ES_MULTIPLIER * ratio  # one ES lot moves like this many SPY shares
+        shares_per_lot = ES_POINT_VALUE * ratio  # one ES lot moves like this many SPY shares
         target = -round(self.dealer_delta_shares(spot, t_ns) / shares_per_lot)
         if first:
             self.hedge_lots = target

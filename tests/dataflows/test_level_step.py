@@ -14,7 +14,7 @@ from dataflows.signals.items import LevelInput, SnapContext
 from dataflows.signals.level_step import LevelState, step
 from physics.book import Book, SideAtLevel
 from physics.config import PhysicsConfig
-from physics.fuel import FuelEvidence, lots_to_clear
+from physics.fuel import FuelEvidence, hedge_lots_per_tick, lots_to_clear
 from physics.levels import Level
 from physics.tape import TapeWindow
 from schemas.level_signal import LevelSignal
@@ -63,11 +63,10 @@ def snap(
 
 def _gex_reading(fuel: float, spot: float, side: SideAtLevel) -> float:
     """The near-level GEX whose hedge, weighed against ``side`` (physics.fuel.fuel_score),
-    reads ``fuel``: |fuel| = tanh(h / lots to clear), h = GEX / (0.01 S²) · (tick / R) / (P R)."""
+    reads ``fuel``: |fuel| = tanh(h / lots to clear), h linear in GEX (hedge_lots_per_tick)."""
     clear = lots_to_clear(side.thickness if side.observable else None, side.typical_queue, CFG)
     gain = 20.0 if abs(fuel) >= 1 else math.atanh(abs(fuel))  # tanh(20) is 1.0 in floats
-    ratio = 10.0
-    per_lot = 0.01 * spot * spot * CFG.es_point_value * ratio * ratio / CFG.es_tick
+    per_lot = 1.0 / hedge_lots_per_tick(1.0, spot, 10.0, CFG)  # GEX per lot a tick (ratio 10)
     return -math.copysign(gain * clear * per_lot, fuel)
 
 

@@ -91,4 +91,4 @@ def test_option_inputs_give_finite_fuel_or_dead_letters(
             assert math.isfinite(price)
         for ev in fuel.at([*fuel.strikes, SPOT]):
             if ev is not None:
-                assert _finite(ev.score, ev.gex_near_level, *ev.gex_band), ev
+                assert _finite(ev.regime_score, ev.gex_near_level, *ev.gex_band), ev

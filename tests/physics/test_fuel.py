@@ -110,7 +110,7 @@ def test_worked_example_dampen_then_amplify_after_customers_buy_puts() -> None:
     before = fuel_at(chain, 673.0, 673.0, CFG)
     assert before is not None
     assert before.gex_near_level == pytest.approx(2.727e8, rel=1e-3)
-    assert before.score == pytest.approx(-0.797, abs=1e-3)
+    assert before.regime_score == pytest.approx(-0.797, abs=1e-3)
     assert before.regime == "DAMPEN" and not before.models_disagree
     for _ in range(3):  # 24,000 puts bought at the ask by customers
         apply_option_quote(book, "O:SPY251010P00672000", 1.00, 1.10)
@@ -118,7 +118,7 @@ def test_worked_example_dampen_then_amplify_after_customers_buy_puts() -> None:
     after = fuel_at(chain_of(book, TEN_ET, SESSION, CFG), 673.0, 673.0, CFG)
     assert after is not None
     assert after.gex_near_level == pytest.approx(-7.790e8, rel=1e-3)
-    assert after.score == pytest.approx(0.996, abs=1e-3)
+    assert after.regime_score == pytest.approx(0.996, abs=1e-3)
     assert after.regime == "AMPLIFY"
     lo, hi = after.gex_band
     assert lo <= after.gex_near_level <= hi < 0
