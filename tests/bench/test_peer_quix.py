@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import databento as db
 import pytest
 
 from bench.common import load
@@ -23,7 +22,7 @@ from snapline.kafka.catalog import TopicCatalog
 from snapline.kafka.clients import require_broker
 from snapline.kafka.topics import delete_topics
 from snapline.settings import Settings
-from tests.conftest import clean_env
+from tests.conftest import clean_env, dbn_records
 from tests.integration.kafka_helpers import snapline
 
 pytestmark = pytest.mark.integration
@@ -35,9 +34,7 @@ def test_quix_features_equal_snaplines_on_the_sample(
     s = settings.model_copy(update={"levels": [480.5]})
     catalog = TopicCatalog.from_settings(s)
     loaded = load(s, catalog, list(esh4_open))
-    assert loaded.records == sum(
-        len(db.DBNStore.from_bytes(f.read_bytes()).to_ndarray()) for f in esh4_open
-    )
+    assert loaded.records == sum(dbn_records(f) for f in esh4_open)
     peer_topic = f"{s.topic_prefix}peer.quix.features"
     env = clean_env() | {"SNAPLINE_TOPIC_PREFIX": s.topic_prefix,
                          "SNAPLINE_LEVELS": json.dumps(s.levels)}  # fmt: skip

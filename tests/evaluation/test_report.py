@@ -5,9 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import databento as db
-
-from tests.conftest import ESH4_MBP10, ESH4_TRADES
+from tests.conftest import ESH4_MBP10, ESH4_TRADES, dbn_records
 
 
 def test_replay_says_what_it_read_and_how_fast(
@@ -24,7 +22,7 @@ def test_replay_says_what_it_read_and_how_fast(
     # of the same files publishes
     n_signals = len(signals.read_text().splitlines())
     assert n_signals == len(esh4_open_replay.read_text().splitlines())
-    n_mbp, n_trades = (len(db.DBNStore.from_bytes(f.read_bytes()).to_ndarray()) for f in esh4_open)
+    n_mbp, n_trades = (dbn_records(f) for f in esh4_open)
     assert (
         f"{n_mbp + n_trades:,} ES records ({n_mbp:,} MBP-10, {n_trades:,} trades) -> "
         f"{n_signals:,} signals in "

@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import databento as db
 import pytest
 
 from snapline.kafka.catalog import TopicCatalog
 from snapline.settings import Settings
-from tests.conftest import ESM4_MBP10, ESM4_TRADES, clean_env
+from tests.conftest import ESM4_MBP10, ESM4_TRADES, clean_env, dbn_records
 from tests.integration.kafka_helpers import read_all, signals_of, snapline
 
 pytestmark = pytest.mark.integration
@@ -134,7 +133,7 @@ def test_lake_killed_twice_holds_every_input_once_and_reruns_the_signals(
     assert all(t.duplicate_keys == 0 for t in by_table.values())
     assert by_table["bronze", "es_mbp10"].rows == raw_messages["es_mbp10"]
     assert by_table["bronze", "es_trades"].rows == raw_messages["es_trades"]
-    mbp10, trades = (len(db.DBNStore.from_bytes(f.read_bytes()).to_ndarray()) for f in esh4_open)
+    mbp10, trades = (dbn_records(f) for f in esh4_open)
     assert by_table["silver", "es_mbp10"].rows == mbp10  # every record of the file, once
     assert by_table["silver", "es_trades"].rows == trades
     assert by_table["gold", "signals"].rows == len(signals)
