@@ -43,6 +43,7 @@ SAMPLE = (
     "derived_esh4-glbx-mdp3-20231225.trades.dbn.zst",
 )
 SETTLE_S = 3.0
+STOP_GRACE_S = 5.0  # after Ctrl-C, for a child to stop on the same Ctrl-C before it is sent one
 CHAIN_PAGES = (
     "rest_v3_snapshot_options_SPY__calls_exp2025-10-10_strike_gte673_limit10__captured2025-10-08.json",
     "rest_v3_snapshot_options_SPY__puts_exp2025-10-10_strike_lte673_limit10__captured2025-10-08.json",
@@ -72,23 +73,28 @@ def run_demo(pace: str | None, port: int, exit_when_done: bool, sample: bool, ho
     settings = base.model_copy(update={"topic_prefix": prefix})
     catalog = TopicCatalog.from_settings(settings)
     _fresh_topics(settings, catalog)
-    with (
-        _process("dataflow", ["run", "signals"], env),
-        _process("bridge", ["bridge", "--port", str(port)], env),
-    ):
-        _wait_http(f"http://127.0.0.1:{port}/healthz")
-        typer.echo(f"signals: ws://127.0.0.1:{port}/ws   (topic {catalog.name('signals')})")
-        typer.echo(f"dashboard: http://127.0.0.1:{port}/")
-        if sample:
-            _replay_sample(settings, catalog, pacer, pace)
-        else:
-            _simulate(settings, catalog, pacer, pace, hours)
-        if exit_when_done:
-            time.sleep(SETTLE_S)
-            return
-        typer.echo("Ctrl-C to stop (the broker keeps running: `snapline broker stop`)")
-        with contextlib.suppress(KeyboardInterrupt):
+    waiting = False  # for Ctrl-C, with nothing left to do but serve: a clean exit
+    try:
+        with (
+            _process("dataflow", ["run", "signals"], env),
+            _process("bridge", ["bridge", "--port", str(port)], env),
+        ):
+            _wait_http(f"http://127.0.0.1:{port}/healthz")
+            typer.echo(f"signals: ws://127.0.0.1:{port}/ws   (topic {catalog.name('signals')})")
+            typer.echo(f"dashboard: http://127.0.0.1:{port}/")
+            if sample:
+                _replay_sample(settings, catalog, pacer, pace)
+            else:
+                _simulate(settings, catalog, pacer, pace, hours)
+            if exit_when_done:
+                time.sleep(SETTLE_S)
+                return
+            typer.echo("Ctrl-C to stop (the broker keeps running: `snapline broker stop`)")
+            waiting = True
             signal.pause()
+    except KeyboardInterrupt:
+        if not waiting:
+            raise
 
 
 def _replay_sample(settings: Settings, catalog: TopicCatalog, pacer: Pacer, pace: str) -> None:
@@ -187,8 +193,15 @@ def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subpro
     )
     try:
         yield proc
+    except KeyboardInterrupt:
+        # a terminal's Ctrl-C reached the child too: it is stopping on that one, and a second
+        # SIGINT mid-shutdown makes uvicorn raise it again, printed as a traceback
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(STOP_GRACE_S)
+        raise
     finally:
-        proc.send_signal(signal.SIGINT)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
