@@ -20,8 +20,10 @@ install: $(BIN)/snapline ## create .venv and install snapline with its dev tools
 demo: install ## run the whole pipeline locally on the live-paced simulator (Ctrl-C to stop)
 	$(BIN)/snapline demo
 
-test: install lint ## lint, then every test (starts the local Kafka broker if needed)
-	$(BIN)/pytest
+TEST_WORKERS ?= 2  # pytest-xdist processes; they share one broker (tests/conftest.py)
+
+test: install lint ## lint, then every test on TEST_WORKERS processes (starts the local Kafka broker if needed)
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 unit: install ## the tests that need no broker
 	$(BIN)/pytest -m "not integration"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,8 +41,6 @@ BROKER_ENV = (
 
 def clean_env() -> dict[str, str]:
     """This process's environment without snapline settings, except where the broker is."""
-    import os
-
     return {k: v for k, v in os.environ.items() if not k.startswith("SNAPLINE_") or k in BROKER_ENV}
 
 
@@ -50,27 +51,49 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _clear_snapline_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
     for key in list(os.environ):
         if key.startswith("SNAPLINE_") and key not in BROKER_ENV:
             monkeypatch.delenv(key)
 
 
-@pytest.fixture(scope="session")
-def esh4_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The bundled ESH4 sample replayed in process at level 480.5 (signals, level events),
-    once per test session: the reference the Kafka path, the recovery and the replay's own
-    checks compare with (the byte-identity test still replays it again itself)."""
+def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """A folder of this test run's, filled by ``make(folder)`` in the first process to ask:
+    under ``make test`` two xdist workers share the run's base folder, and the second waits
+    for the first's instead of making it again."""
+    base = factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, made = shared / name, shared / f"{name}.made"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not made.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a half-made one, from a failed make
+            folder.mkdir()
+            make(folder)
+            made.touch()
+    return folder
+
+
+def _replay_sample(files: list[Path], signals: Path, events: Path | None = None) -> None:
+    """Replay ``files`` in process at level 480.5, with the settings every test sees."""
     from dataflows.signals.main import replay_flow, run
 
-    folder = tmp_path_factory.mktemp("esh4_replay")
-    signals, events = folder / "signals.jsonl", folder / "events.jsonl"
     with pytest.MonkeyPatch.context() as env:  # as every test sees it (_clean_env, below)
         _clear_snapline_env(env)
         settings = Settings(levels=[480.5])
-    run(replay_flow(settings, [ESH4_MBP10, ESH4_TRADES], signals, events))
-    return signals, events
+    run(replay_flow(settings, files, signals, events))
+
+
+@pytest.fixture(scope="session")
+def esh4_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The bundled ESH4 sample replayed in process at level 480.5 (signals, level events),
+    once per test run: the reference the Kafka path, the recovery and the replay's own
+    checks compare with (the byte-identity test still replays it again itself)."""
+
+    def make(folder: Path) -> None:
+        _replay_sample([ESH4_MBP10, ESH4_TRADES], folder / "signals.jsonl", folder / "events.jsonl")
+
+    folder = made_once(tmp_path_factory, "esh4_replay", make)
+    return folder / "signals.jsonl", folder / "events.jsonl"
 
 
 def dbn_records(path: Path) -> int:
@@ -95,37 +118,60 @@ def dbn_slice(src: Path, dst: Path, start_ns: int, end_ns: int) -> None:
 @pytest.fixture(scope="session")
 def esh4_open(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The ESH4 sample's MBP-10 and trades cut to its reopen (``ESH4_OPEN_NS``)."""
-    folder = tmp_path_factory.mktemp("esh4_open")
-    cut = (folder / ESH4_MBP10.name, folder / ESH4_TRADES.name)
-    for src, dst in zip((ESH4_MBP10, ESH4_TRADES), cut, strict=True):
-        dbn_slice(src, dst, *ESH4_OPEN_NS)
-    return cut
+
+    def make(folder: Path) -> None:
+        for src in (ESH4_MBP10, ESH4_TRADES):
+            dbn_slice(src, folder / src.name, *ESH4_OPEN_NS)
+
+    folder = made_once(tmp_path_factory, "esh4_open", make)
+    return folder / ESH4_MBP10.name, folder / ESH4_TRADES.name
 
 
 @pytest.fixture(scope="session")
 def esh4_open_replay(
     tmp_path_factory: pytest.TempPathFactory, esh4_open: tuple[Path, Path]
 ) -> Path:
-    """The signals of ``esh4_open`` replayed in process at level 480.5, once per session."""
-    from dataflows.signals.main import replay_flow, run
+    """The signals of ``esh4_open`` replayed in process at level 480.5, once per test run."""
 
-    signals = tmp_path_factory.mktemp("esh4_open_replay") / "signals.jsonl"
-    with pytest.MonkeyPatch.context() as env:
-        _clear_snapline_env(env)
-        settings = Settings(levels=[480.5])
-    run(replay_flow(settings, list(esh4_open), signals))
-    return signals
+    def make(folder: Path) -> None:
+        _replay_sample(list(esh4_open), folder / "signals.jsonl")
+
+    return made_once(tmp_path_factory, "esh4_open_replay", make) / "signals.jsonl"
+
+
+# `make test` runs the suite on two processes (pytest-xdist) that share one broker: the
+# first to need it starts it under a lock, and the run's controller stops it once every
+# worker is done, so no worker stops it under the other. A broker running before is left.
+_BROKER_WAS_RUNNING = pytest.StashKey[bool]()
+
+
+def _controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")  # the serial run, or xdist's controller
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _controller(session.config):
+        running = LocalBroker(Settings().broker).running_pid() is not None
+        session.config.stash[_BROKER_WAS_RUNNING] = running
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    local = LocalBroker(Settings().broker)
+    was_running = session.config.stash.get(_BROKER_WAS_RUNNING, True)
+    if _controller(session.config) and not was_running and local.running_pid() is not None:
+        local.stop()
 
 
 @pytest.fixture(scope="session")
-def broker() -> Iterator[LocalBroker]:
+def broker() -> LocalBroker:
     local = LocalBroker(Settings().broker)
-    started = not local.is_ready()
-    if started:
-        local.start()
-    yield local
-    if started:
-        local.stop()
+    lock = local.paths.root.with_name(local.paths.root.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # released when the file closes
+        if not local.is_ready():
+            local.start()
+    return local
 
 
 @pytest.fixture

@@ -52,9 +52,10 @@ def signals_of(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 def cli_env(settings: Settings, extra_env: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment a user's shell would give the CLI, with this test's topics."""
+    """The environment a user's shell would give the CLI, with this test's broker and topics."""
     env = clean_env()
     env |= {
+        "SNAPLINE_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
         "SNAPLINE_TOPIC_PREFIX": settings.topic_prefix,
         "SNAPLINE_LEVELS": json.dumps(settings.levels),
     }

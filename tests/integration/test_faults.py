@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,13 @@ from dataflows.signals.main import replay_flow, run
 from simulator.scenarios import Plan, run_scenario
 from snapline.broker.manager import LocalBroker
 from snapline.kafka.catalog import TopicCatalog
-from snapline.settings import Settings
+from snapline.kafka.clients import require_broker
+from snapline.kafka.topics import apply_topics
+from snapline.settings import BrokerSettings, Settings
 from snapline.until_signalled import hear_ctrl_c
 from tests.integration.kafka_helpers import (
     cli_env,
+    free_port,
     read_all,
     signals_of,
     snapline,
@@ -93,10 +97,26 @@ def _strip(signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in x.items() if k != "ts_publish_ns"} for x in signals]
 
 
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    """A broker of the test's own, on free ports: the test stops it, which the broker the
+    other tests share (some running beside this one) must never be."""
+    port = free_port()
+    controller = next(p for p in iter(free_port, None) if p != port)
+    local = LocalBroker(
+        BrokerSettings(port=port, controller_port=controller, data_dir=tmp_path / "broker")
+    )
+    local.start()
+    yield local
+    local.stop()
+
+
 def test_broker_restart_under_ingest_and_dataflow_loses_nothing(
-    broker: LocalBroker, settings: Settings, tmp_path: Path
+    own_broker: LocalBroker, tmp_path: Path
 ) -> None:
-    s = settings.model_copy(update={"levels": [480.0]})
+    broker = own_broker
+    s = Settings(kafka=broker.kafka_settings(), topic_prefix="restart.", levels=[480.0])
+    apply_topics(require_broker(s.kafka), TopicCatalog.from_settings(s))
     files = _scenario(tmp_path)
     dbn, capture = [str(f) for f in files[:2]], str(files[2])
     # 1. a paced ingest (about 24 s) with the broker down for 5 s in the middle
