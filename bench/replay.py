@@ -34,7 +34,8 @@ def run_replay_bench(runs: int = 3, level: float = 480.5) -> dict[str, Any]:
             t0 = time.perf_counter()
             subprocess.run(args, check=True, capture_output=True)
             seconds.append(time.perf_counter() - t0)
-        signals = sum(1 for _ in out.open())
+        with out.open() as lines:
+            signals = sum(1 for _ in lines)
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     median = statistics.median(seconds)
     return {
