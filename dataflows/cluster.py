@@ -23,7 +23,7 @@ from typing import Any
 
 from dataflows.stop_panic import STOPPED_EXIT
 from snapline.errors import SnaplineError
-from snapline.until_signalled import hear_ctrl_c
+from snapline.until_signalled import children_hear_ctrl_c
 
 POLL_S = 0.2
 Handler = Callable[[int, FrameType | None], Any] | int | None
@@ -66,9 +66,8 @@ def run_cluster(import_str: str, processes: int, env: dict[str, str]) -> None:
 def _spawn(import_str: str, i: int, addresses: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     args = ["-m", "dataflows.cluster_process", import_str, "-i", str(i), "-a", addresses]
     # forwarded SIGINT must stop it even if this process was started with SIGINT ignored
-    return subprocess.Popen(
-        [sys.executable, *args], env={**os.environ, **env}, preexec_fn=hear_ctrl_c
-    )
+    with children_hear_ctrl_c():
+        return subprocess.Popen([sys.executable, *args], env={**os.environ, **env})
 
 
 def _forward_signals(

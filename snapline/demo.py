@@ -34,7 +34,7 @@ from snapline.kafka.clients import require_broker
 from snapline.kafka.producer import TrackedProducer
 from snapline.kafka.topics import apply_topics, delete_topics
 from snapline.settings import Settings
-from snapline.until_signalled import hear_ctrl_c
+from snapline.until_signalled import children_hear_ctrl_c
 
 DEMO_PREFIX = "demo."
 DEMO_LEVELS = "[480.5]"  # an explicit level inside the sample's range, beside the round ones
@@ -188,9 +188,8 @@ def _fresh_topics(settings: Settings, catalog: TopicCatalog) -> None:
 def _process(name: str, args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """A ``snapline`` child on our terminal, stopped with SIGINT as Ctrl-C would (a dataflow
     child keeps Bytewax's stop panic to itself: ``dataflows/stop_panic.py``)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "snapline", *args], env=env, preexec_fn=hear_ctrl_c
-    )
+    with children_hear_ctrl_c():
+        proc = subprocess.Popen([sys.executable, "-m", "snapline", *args], env=env)
     try:
         yield proc
     except KeyboardInterrupt:

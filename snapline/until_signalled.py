@@ -4,8 +4,10 @@ that its parent stops with SIGINT hear it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 
 
 def run_until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -21,9 +23,23 @@ def run_until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None
     asyncio.run(main())
 
 
-def hear_ctrl_c() -> None:
-    """``preexec_fn`` for a child its parent stops with SIGINT: SIGINT back at its default.
-    A process started in the background by a script inherits SIGINT ignored (POSIX, for
-    asynchronous commands without job control), and so would the children it starts: the
-    SIGINT meant to stop them cleanly would do nothing, and they would end killed."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+@contextlib.contextmanager
+def children_hear_ctrl_c() -> Iterator[None]:
+    """Children started inside hear SIGINT (at its default), as a terminal's would, even when
+    this process was started with SIGINT ignored: a script's background command gets it
+    ignored (POSIX, without job control), exec keeps an ignored signal ignored, and a child
+    stopped with SIGINT would not stop. exec resets a caught signal to its default, so this
+    process catches SIGINT while it starts them; nothing runs in a child before exec, unlike
+    a ``preexec_fn`` (unsafe where threads run: librdkafka's, a test runner's). The main
+    thread only (where Python sets signal handlers); elsewhere children inherit as they are."""
+    if (
+        signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

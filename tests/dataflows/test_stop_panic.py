@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dataflows.stop_panic import StopPanicFilter, pump, stopped_by_ctrl_c
-from snapline.until_signalled import hear_ctrl_c
+from snapline.until_signalled import children_hear_ctrl_c
 
 STOP_3_LINES = (
     b"thread '<unnamed>' panicked at src/run.rs:133:25:\n"
@@ -116,15 +116,15 @@ FLOW = textwrap.dedent(
 
 
 def run_flow(how: str, backtrace: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", FLOW, how],
-        capture_output=True,
-        env={"RUST_BACKTRACE": backtrace, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-        preexec_fn=hear_ctrl_c,  # as a terminal starts it, however pytest was started
-    )
+    with children_hear_ctrl_c():  # as a terminal starts it, however pytest was started
+        done = subprocess.run(
+            [sys.executable, "-c", FLOW, how],
+            capture_output=True,
+            env={"RUST_BACKTRACE": backtrace, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
     return done.stderr.decode()
 
 

@@ -23,7 +23,7 @@ from snapline.kafka.catalog import TopicCatalog
 from snapline.kafka.clients import require_broker
 from snapline.kafka.topics import apply_topics
 from snapline.settings import BrokerSettings, Settings
-from snapline.until_signalled import hear_ctrl_c
+from snapline.until_signalled import children_hear_ctrl_c
 from tests.integration.kafka_helpers import (
     cli_env,
     free_port,
@@ -169,15 +169,15 @@ def test_a_killed_cluster_process_stops_the_cluster_loudly(
 
 def test_ctrl_c_stops_a_cluster_quietly(settings: Settings) -> None:
     # as a terminal does it: SIGINT to the whole process group, the CLI and both workers
-    cluster = subprocess.Popen(
-        [sys.executable, "-m", "snapline", "run", "signals", "--processes", "2"],
-        env=cli_env(settings, {"RUST_BACKTRACE": "1"}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=hear_ctrl_c,  # as a terminal starts it, however pytest was started
-    )
+    with children_hear_ctrl_c():  # as a terminal starts it, however pytest was started
+        cluster = subprocess.Popen(
+            [sys.executable, "-m", "snapline", "run", "signals", "--processes", "2"],
+            env=cli_env(settings, {"RUST_BACKTRACE": "1"}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
     _workers(cluster.pid, 2)
     time.sleep(3.0)  # both are tailing the raw topics
     os.killpg(cluster.pid, signal.SIGINT)
