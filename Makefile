@@ -25,8 +25,8 @@ TEST_WORKERS ?= 2  # pytest-xdist processes; they share one broker (tests/confte
 test: install lint ## lint, then every test on TEST_WORKERS processes (starts the local Kafka broker if needed)
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
-unit: install ## the tests that need no broker
-	$(BIN)/pytest -m "not integration"
+unit: install ## the tests that need no broker, on TEST_WORKERS processes
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not integration"
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .
