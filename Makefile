@@ -20,7 +20,8 @@ install: $(BIN)/snapline ## create .venv and install snapline with its dev tools
 demo: install ## run the whole pipeline locally on the live-paced simulator (Ctrl-C to stop)
 	$(BIN)/snapline demo
 
-TEST_WORKERS ?= 2  # pytest-xdist processes; they share one broker (tests/conftest.py)
+# pytest-xdist processes for the tests; they share one broker (tests/conftest.py)
+TEST_WORKERS ?= 2
 
 test: install lint ## lint, then every test on TEST_WORKERS processes (starts the local Kafka broker if needed)
 	$(BIN)/pytest -n $(TEST_WORKERS)

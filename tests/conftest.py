@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -56,15 +57,29 @@ def _clear_snapline_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
 
 
+def _xdist_worker() -> bool:
+    """Whether this process is one of `make test`'s pytest-xdist workers (not the serial run
+    or the workers' controller); xdist sets the variable before a worker's session starts."""
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Held by one process of the machine at a time (an flock on ``lock``)."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 def made_once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
     """A folder of this test run's, filled by ``make(folder)`` in the first process to ask:
     under ``make test`` two xdist workers share the run's base folder, and the second waits
     for the first's instead of making it again."""
     base = factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = base.parent if _xdist_worker() else base
     folder, made = shared / name, shared / f"{name}.made"
-    with (shared / f"{name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+    with _exclusive(shared / f"{name}.lock"):
         if not made.exists():
             shutil.rmtree(folder, ignore_errors=True)  # a half-made one, from a failed make
             folder.mkdir()
@@ -145,12 +160,8 @@ def esh4_open_replay(
 _BROKER_WAS_RUNNING = pytest.StashKey[bool]()
 
 
-def _controller(config: pytest.Config) -> bool:
-    return not hasattr(config, "workerinput")  # the serial run, or xdist's controller
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if _controller(session.config):
+    if not _xdist_worker():
         running = LocalBroker(Settings().broker).running_pid() is not None
         session.config.stash[_BROKER_WAS_RUNNING] = running
 
@@ -158,17 +169,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     local = LocalBroker(Settings().broker)
     was_running = session.config.stash.get(_BROKER_WAS_RUNNING, True)
-    if _controller(session.config) and not was_running and local.running_pid() is not None:
+    if not _xdist_worker() and not was_running and local.running_pid() is not None:
         local.stop()
 
 
 @pytest.fixture(scope="session")
 def broker() -> LocalBroker:
     local = LocalBroker(Settings().broker)
-    lock = local.paths.root.with_name(local.paths.root.name + ".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with lock.open("w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)  # released when the file closes
+    with _exclusive(local.paths.root.with_name(local.paths.root.name + ".lock")):
         if not local.is_ready():
             local.start()
     return local

@@ -101,8 +101,9 @@ def _strip(signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
     """A broker of the test's own, on free ports: the test stops it, which the broker the
     other tests share (some running beside this one) must never be."""
-    port = free_port()
-    controller = next(p for p in iter(free_port, None) if p != port)
+    port = controller = free_port()
+    while controller == port:  # two asks may name the same free port
+        controller = free_port()
     local = LocalBroker(
         BrokerSettings(port=port, controller_port=controller, data_dir=tmp_path / "broker")
     )
