@@ -11,7 +11,7 @@ from typing import Any
 
 
 def _steps() -> list[tuple[str, Callable[[], dict[str, Any]], Callable[[dict[str, Any]], str]]]:
-    from bench import bridge_load, cluster, kafka_e2e, live_latency, peer, replay, scaling
+    from bench import bridge_load, cluster, day, kafka_e2e, live_latency, peer, replay, scaling
 
     return [
         ("replay", lambda: replay.run_replay_bench(3), replay.describe),
@@ -20,6 +20,7 @@ def _steps() -> list[tuple[str, Callable[[], dict[str, Any]], Callable[[dict[str
         ("cluster", lambda: cluster.run_cluster_bench(2), cluster.describe),
         ("live", lambda: live_latency.run_live_latency(40.0, 5.0, 50_000.0), live_latency.describe),
         ("scaling", lambda: scaling.run_scaling(2.0), scaling.describe),
+        ("day", lambda: day.run_day_bench(6.5), day.describe),
         (
             "bridge_load",
             lambda: bridge_load.run_bridge_load(500, 5, 5, 250, 20),

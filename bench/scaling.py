@@ -50,7 +50,9 @@ _DATAFLOW_S = re.compile(r"in ([0-9.]+) s of dataflow")
 Run = tuple[float, float, float, int]  # process s, dataflow s, peak MB, signals
 
 
-def _replay(files: list[Path], levels: list[str], out: Path) -> Run:
+def measured_replay(files: list[Path], levels: list[str], out: Path) -> Run:
+    """``snapline replay`` of a session's three files in a fresh process (no ``levels``: the
+    levels that follow spot): its seconds, its dataflow's, its peak MB and the signals."""
     args = [sys.executable, "-c", _MEASURED, "replay", "--out", str(out),
             "--dbn", str(files[0]), "--dbn", str(files[1]), "--options", str(files[2])]  # fmt: skip
     for lv in levels:
@@ -86,11 +88,11 @@ def run_scaling(minutes: float = 2.0) -> dict[str, Any]:
         out = Path(tmp) / "out.jsonl"
         base, records = _session(Path(tmp) / "base", minutes, RATES[0])
         for n in LEVELS:
-            rows.append(_row(n, records, RATES[0], minutes, _replay(base, _levels(n), out)))
+            rows.append(_row(n, records, RATES[0], minutes, measured_replay(base, _levels(n), out)))
         five = _levels(LEVELS[0])
         for rate, span in [*((r, minutes) for r in RATES[1:]), (BURST_RATE, BURST_MINUTES)]:
             files, records = _session(Path(tmp) / f"r{rate:.0f}", span, rate)
-            rows.append(_row(LEVELS[0], records, rate, span, _replay(files, five, out)))
+            rows.append(_row(LEVELS[0], records, rate, span, measured_replay(files, five, out)))
     return {"minutes_of_event_time": minutes, "rows": rows}
 
 

@@ -65,6 +65,18 @@ class RawHeaders(BaseModel):
         return cls.model_validate(fields)
 
 
+def int_header(headers: KafkaHeaders, key: str) -> int | None:
+    """A header's integer value, or None when absent or not a number (the decode step
+    dead-letters such a message; a source only reads it to cut and align its batches)."""
+    for k, value in headers:
+        if k == key:
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
 def _encode(value: object) -> bytes:
     if isinstance(value, bool):
         return b"true" if value else b"false"

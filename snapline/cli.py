@@ -520,6 +520,19 @@ def bench_scaling(
         draw(result, plot)
 
 
+@bench_app.command("day")
+def bench_day(
+    hours: Annotated[float, typer.Option(help="hours of the session, from 09:30 New York")] = 6.5,
+    out: BenchOut = None,
+) -> None:
+    """A whole simulated day replayed in process: what re-running a day costs, and its peak
+    memory (simulating it takes about 5 minutes here, replaying it about 4)."""
+    from bench.day import describe, run_day_bench
+
+    result = run_day_bench(hours)
+    _report(result, describe, out)
+
+
 @bench_app.command("peer")
 def bench_peer(
     runs: int = 3,

@@ -8,6 +8,11 @@
   retained quiet data would otherwise hold hours of snaps in one 500-message poll. What a
   poll brought beyond the cut waits for the next batch; the snapshot is the first offset not
   yet delivered, so a resume reads the held messages again.
+- Until the end (a re-run), no partition reads more than a batch span ahead of the slowest
+  one still delivering (``dataflows/io/alignment.py``): a re-run over a day of retained
+  topics would otherwise hold the book's hours ahead of the options, decoded. Live, data
+  comes at the pace it happens, and receive times stamped by different hosts' clocks must
+  not hold one feed behind another: not aligned.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from dataflows.io.alignment import Alignment
 from dataflows.io.batch_span import BatchSpan
 from dataflows.signals.items import IdleTick, PartitionEnd
-from schemas.envelope import RawMessage
+from schemas.envelope import RawMessage, int_header
 from snapline.errors import BrokerError
 from snapline.kafka.clients import base_config, require_broker
 from snapline.settings import KafkaSettings
@@ -56,6 +62,7 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
         end_offset: int | None,
         idle_tick: timedelta | None,
         now: Callable[[], datetime],
+        alignment: Alignment,
     ) -> None:
         self._consumer = consumer
         self._role = role
@@ -69,18 +76,24 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
         self._delivering = False
         self._finished = False
         self._held: deque[Message] = deque()  # polled, not yet delivered (a batch was cut)
+        self._alignment = alignment
+        alignment.join(self._name)
 
     def next_batch(self) -> list[Item]:
         if self._finished:
             raise StopIteration
         if self._end is not None and self._next_offset >= self._end:
             self._finished = True
+            self._alignment.ended(self._name)
             return [PartitionEnd(self._name)]
+        if self._alignment.held(self._name):
+            return []  # read ahead of the slowest partition: wait for it (polled in 1 ms)
         if not self._held:
             self._held.extend(self._consumer.consume(CONSUME_BATCH, 0))
         polled = bool(self._held)
         out: list[Item] = []
         span = BatchSpan()
+        reached: int | None = None
         while self._held:
             m = self._held.popleft()
             err = m.error()
@@ -95,9 +108,13 @@ class _KafkaPartition(StatefulSourcePartition[Item, int]):
             value = m.value() or b""
             out.append(RawMessage(self._role, m.key(), value, headers, self._name, offset))
             self._next_offset = offset + 1
-            records = max(_int_header(headers, "records") or 1, 1)
-            if span.full_after(_int_header(headers, "ts_recv_ns"), records):
+            records = max(int_header(headers, "records") or 1, 1)
+            ts_ns = int_header(headers, "ts_recv_ns")
+            reached = reached if ts_ns is None else ts_ns
+            if span.full_after(ts_ns, records):
                 break
+        if out:
+            self._alignment.read_to(self._name, reached)
         self._awake = None if polled else self._now() + IDLE_POLL
         # Caught up (nothing new): say so at once after data, then every idle tick, so the
         # snap need not wait on a partition that has nothing to send.
@@ -149,6 +166,8 @@ class KafkaRawSource(FixedPartitionedSource[Item, int]):
         self.now = now
         self.start = start or StartAt()
         self._parts: tuple[str, ...] | None = None
+        # a re-run: no partition reads far ahead of the others (live: none is held)
+        self.alignment = Alignment() if until_end else Alignment(max_lead_ns=None)
 
     @property
     def partitions(self) -> tuple[str, ...]:
@@ -179,7 +198,7 @@ class KafkaRawSource(FixedPartitionedSource[Item, int]):
         end = None
         if self.until_end:
             _, end = consumer.get_watermark_offsets(tp, timeout=WATERMARK_TIMEOUT_S)
-        return _KafkaPartition(consumer, tp, role, end, self.idle_tick, self.now)
+        return _KafkaPartition(consumer, tp, role, end, self.idle_tick, self.now, self.alignment)
 
     def _start_offset(self, consumer: Consumer, name: str, tp: TopicPartition) -> int:
         if name in self.start.offsets:
@@ -204,18 +223,6 @@ class KafkaRawSource(FixedPartitionedSource[Item, int]):
                 "queued.max.messages.kbytes": 256 * 1024,
             },
         )
-
-
-def _int_header(headers: list[tuple[str, bytes]], key: str) -> int | None:
-    """A header's integer value, or None when absent or not a number (the decode step
-    dead-letters such a message; here it only cannot help end a batch)."""
-    for k, value in headers:
-        if k == key:
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
 
 
 def _as_bytes(value: str | bytes | None) -> bytes:

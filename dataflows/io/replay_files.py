@@ -17,6 +17,7 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from connectors.databento.messages import SkipCounts, file_messages
 from connectors.polygon.capture import strict_capture
+from dataflows.io.alignment import Alignment
 from dataflows.io.batch_span import BatchSpan
 from dataflows.signals.items import IdleTick, PartitionEnd
 from schemas.envelope import RawMessage
@@ -57,17 +58,27 @@ def _messages(path: Path, max_run: int) -> Iterator[tuple[int, int, RawMessage]]
 
 class _FilePartition(StatefulSourcePartition[Item, int]):
     def __init__(
-        self, name: str, path: Path, max_run: int, resume_at: int, counts: ReplayCounts
+        self,
+        name: str,
+        path: Path,
+        max_run: int,
+        resume_at: int,
+        counts: ReplayCounts,
+        alignment: Alignment,
     ) -> None:
         self._name = name
         self._counts = counts
         self._messages = itertools.islice(_messages(path, max_run), resume_at, None)
         self._offset = resume_at
         self._done = False
+        self._alignment = alignment
+        alignment.join(name)
 
     def next_batch(self) -> list[Item]:
         if self._done:
             raise StopIteration
+        if self._alignment.held(self._name):
+            return []  # read ahead of the slowest file: wait for it (polled again in 1 ms)
         batch: list[Item] = []
         span = BatchSpan()  # 10 s of receive time or 16,384 records
         for records, ts_ns, msg in self._messages:
@@ -75,8 +86,10 @@ class _FilePartition(StatefulSourcePartition[Item, int]):
             self._counts.records[msg.role] += records
             self._offset += 1
             if span.full_after(ts_ns, records) or len(batch) >= BATCH_MESSAGES:
+                self._alignment.read_to(self._name, ts_ns)
                 return batch
         self._done = True
+        self._alignment.ended(self._name)
         batch.append(PartitionEnd(self._name))
         return batch
 
@@ -93,6 +106,7 @@ class ReplayFileSource(FixedPartitionedSource[Item, int]):
         self.paths = paths
         self.max_run = max_run
         self.counts = counts or ReplayCounts()  # in process: read back after the run
+        self.alignment = Alignment()  # no file reads far ahead of the others
 
     @property
     def partitions(self) -> tuple[str, ...]:
@@ -103,4 +117,6 @@ class ReplayFileSource(FixedPartitionedSource[Item, int]):
 
     def build_part(self, step_id: str, for_part: str, resume_state: int | None) -> _FilePartition:
         i = int(for_part.split(":", 1)[1])
-        return _FilePartition(for_part, self.paths[i], self.max_run, resume_state or 0, self.counts)
+        return _FilePartition(
+            for_part, self.paths[i], self.max_run, resume_state or 0, self.counts, self.alignment
+        )

@@ -76,3 +76,41 @@ def _drain_one(part: object) -> list[RawMessage]:
         if msgs:
             return msgs
     raise AssertionError("nothing came from the topic")
+
+
+def test_a_rerun_reads_no_partition_far_ahead_of_the_slowest(settings: Settings) -> None:
+    # five retained minutes: the book a message a second (a batch spans 10 s), the options a
+    # hundred a second (a poll of 500 spans 5 s). Polled in turn, the book would gain 5 s on
+    # the options each round.
+    catalog = TopicCatalog.from_settings(settings)
+    book, options = catalog.name("es_mbp10"), catalog.name("options_trades")
+    producer = Producer(settings.kafka.client_config())
+    for topic, every_ns in ((book, SECOND), (options, SECOND // 100)):
+        for ts in range(0, 300 * SECOND, every_ns):
+            headers = [("schema", b"x"), ("ts_recv_ns", str(ts).encode())]
+            producer.produce(topic, value=b"m", headers=headers, partition=0)
+            producer.poll(0)
+    assert producer.flush(30) == 0
+
+    source = KafkaRawSource(
+        settings.kafka, {"es_mbp10": book, "options_trades": options}, until_end=True
+    )
+    parts = {name: source.build_part("raw", name, None) for name in source.list_parts()}
+    reached: dict[str, int] = {}
+    worst, delivered = 0, 0
+    deadline = time.monotonic() + 60
+    while parts:
+        assert time.monotonic() < deadline, "the source never reached the end"
+        for name in list(parts):
+            batch = parts[name].next_batch()
+            for m in batch:
+                if isinstance(m, RawMessage):
+                    delivered += 1
+                    reached[name] = int(dict(m.headers)["ts_recv_ns"])
+                elif isinstance(m, PartitionEnd):
+                    parts.pop(name).close()
+                    reached.pop(name, None)
+            if len(reached) == 2:
+                worst = max(worst, max(reached.values()) - min(reached.values()))
+    assert delivered == 300 + 30_000  # nothing held back for good
+    assert worst < 3 * MAX_BATCH_SPAN_NS  # unaligned, the book ends minutes ahead
