@@ -245,8 +245,9 @@ def dated(chain: Chain, now_ns: int, session: date, cfg: PhysicsConfig) -> Chain
     return replace(chain, t_years=np.full(chain.strike.size, left))
 
 
-def gamma_at(chain: Chain, spot: float, cfg: PhysicsConfig) -> np.ndarray:
-    """Per-share gamma at ``spot``: re-priced from IV (sticky strike), else the vendor's."""
+def gamma_at(chain: Chain, spot: float | np.ndarray, cfg: PhysicsConfig) -> np.ndarray:
+    """Per-share gamma at ``spot``: re-priced from IV (sticky strike), else the vendor's (a
+    column of spots gives a row per spot)."""
     repriced = bs_gamma(spot, chain.strike, chain.iv, chain.t_years, cfg.option_rate)
     return np.where(np.isnan(repriced), chain.vendor_gamma, repriced)
 
@@ -261,14 +262,16 @@ def positions(chain: Chain) -> dict[str, np.ndarray]:
     }
 
 
-def dollar_gamma(pos: np.ndarray, gamma: np.ndarray, spot: float, cfg: PhysicsConfig) -> np.ndarray:
+def dollar_gamma(
+    pos: np.ndarray, gamma: np.ndarray, spot: float | np.ndarray, cfg: PhysicsConfig
+) -> np.ndarray:
     """$ of underlying dealers must trade per 1% move: pos · Γ · multiplier · S² · 0.01."""
     out: np.ndarray = pos * gamma * cfg.option_multiplier * spot * spot * 0.01
     return out
 
 
 def kernel(strike: np.ndarray, level: np.ndarray | float, half_width: float) -> np.ndarray:
-    return np.clip(1.0 - np.abs(strike - level) / half_width, 0.0, None)
+    return np.maximum(1.0 - np.abs(strike - level) / half_width, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,7 +412,8 @@ def zero_gamma(chain: Chain, spot: float, cfg: PhysicsConfig) -> float | None:
     step, width = cfg.flip_grid_step_spy, cfg.flip_grid_half_width_spy
     grid = spot + np.arange(-width, width + step / 2, step)
     pos = positions(chain)["baseline"]
-    total = np.array([np.sum(dollar_gamma(pos, gamma_at(chain, s, cfg), s, cfg)) for s in grid])
+    at = grid[:, None]  # every grid spot against every contract, in one pass
+    total = np.sum(dollar_gamma(pos, gamma_at(chain, at, cfg), at, cfg), axis=1)
     crossings = np.flatnonzero(np.sign(total[:-1]) * np.sign(total[1:]) < 0)
     if crossings.size == 0:
         return None

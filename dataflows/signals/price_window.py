@@ -114,8 +114,10 @@ class PriceWindow:
     def _in_bands(self, totals: I64, lo_tick: I64, hi_tick: I64) -> I64:
         """Rows of ``totals`` (flows by price tick from ``base``) summed over each band."""
         span = totals.shape[1]
-        lo = np.clip(lo_tick - self.base, 0, span)
-        hi = np.maximum(np.clip(hi_tick - self.base + 1, 0, span), lo)
+        # np.minimum(np.maximum()) is np.clip's definition, at a third of its cost on a
+        # snap's few levels
+        lo = np.minimum(np.maximum(lo_tick - self.base, 0), span)
+        hi = np.maximum(np.minimum(np.maximum(hi_tick - self.base + 1, 0), span), lo)
         # the running sum only over the prices the bands reach, not the whole span kept
         first = int(lo.min(initial=span))
         last = int(hi.max(initial=first))
