@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -39,25 +42,84 @@ def dataset(root: str, tier: str, table: str) -> ds.Dataset:
     return ds.dataset(path, filesystem=fs, format="parquet", partitioning="hive", schema=unified)
 
 
-def bronze_messages(root: str, roles: tuple[str, ...]) -> dict[str, list[RawMessage]]:
-    """Every raw message of ``roles`` in the bronze tier, per source partition, in offset
-    order, each offset once (a partial and its complete block may overlap)."""
+_BRONZE_COLUMNS = ["partition", "offset", "role", "key", "value", "headers"]
+
+
+@dataclass(frozen=True, slots=True)
+class BronzePiece:
+    """One bronze file's rows of one source partition: where its offsets start (to open it in
+    turn), and whether they come in order (the lake's own files do: read group by group)."""
+
+    first_offset: int
+    in_order: bool
+    fragment: ds.Fragment
+    schema: pa.Schema
+
+
+def bronze_partitions(root: str, roles: tuple[str, ...]) -> dict[str, list[BronzePiece]]:
+    """Each source partition of ``roles`` in the bronze tier, with its files in offset order.
+    Only two columns are read here; the messages are read as a re-run asks
+    (``bronze_messages``), so a re-run holds a few row groups, not the lake."""
     present = {t for tier, t in tables(root) if tier == "bronze"}
-    by_partition: dict[str, dict[int, RawMessage]] = defaultdict(dict)
+    pieces: dict[str, list[BronzePiece]] = defaultdict(list)
     for role in roles:
         if role not in present:
             continue
-        cols = ["partition", "offset", "role", "key", "value", "headers"]
-        for batch in dataset(root, "bronze", role).to_batches(columns=cols):
-            for r in batch.to_pylist():
-                headers = [(h["key"], h["value"]) for h in r["headers"] or []]
-                by_partition[r["partition"]][r["offset"]] = RawMessage(
-                    r["role"], r["key"], r["value"], headers, r["partition"], r["offset"]
-                )
-    if not by_partition:
+        table = dataset(root, "bronze", role)
+        for fragment in table.get_fragments():
+            index = fragment.to_table(schema=table.schema, columns=["partition", "offset"])
+            offsets: dict[str, list[int]] = defaultdict(list)
+            for part, offset in zip(
+                *(index.column(c).to_pylist() for c in ("partition", "offset")), strict=True
+            ):
+                offsets[part].append(offset)
+            for part, seen in offsets.items():
+                in_order = all(a <= b for a, b in itertools.pairwise(seen))
+                pieces[part].append(BronzePiece(min(seen), in_order, fragment, table.schema))
+    if not pieces:
         msg = f"no bronze data for {', '.join(roles)} under {root}"
         raise InputError(msg)
-    return {p: [m[o] for o in sorted(m)] for p, m in sorted(by_partition.items())}
+    return {p: sorted(f, key=lambda x: x.first_offset) for p, f in sorted(pieces.items())}
+
+
+def bronze_messages(partition: str, pieces: list[BronzePiece]) -> Iterator[RawMessage]:
+    """One source partition's raw messages in offset order, each offset once (a partial and
+    its complete block overlap, and any file may): the files are merged, each opened once the
+    merge reaches its first offset and read a row group at a time."""
+    heads: list[tuple[int, int, RawMessage, Iterator[RawMessage]]] = []  # (offset, n, msg, rest)
+    opened = itertools.count()
+    upcoming = list(reversed(pieces))
+    last = -1
+    while heads or upcoming:
+        while upcoming and (not heads or upcoming[-1].first_offset <= heads[0][0]):
+            rows = _piece_messages(partition, upcoming.pop())
+            first = next(rows, None)
+            if first is not None:
+                heapq.heappush(heads, (first.offset, next(opened), first, rows))
+        if not heads:
+            return
+        offset, n, msg, rows = heapq.heappop(heads)
+        following = next(rows, None)
+        if following is not None:
+            heapq.heappush(heads, (following.offset, n, following, rows))
+        if offset > last:
+            last = offset
+            yield msg
+
+
+def _piece_messages(partition: str, piece: BronzePiece) -> Iterator[RawMessage]:
+    batches = piece.fragment.to_batches(
+        schema=piece.schema, columns=_BRONZE_COLUMNS, batch_size=16,
+        batch_readahead=0, fragment_readahead=0,
+    )  # fmt: skip
+    rows = (r for batch in batches for r in batch.to_pylist() if r["partition"] == partition)
+    found = (_raw_message(r, partition) for r in rows)
+    return found if piece.in_order else iter(sorted(found, key=lambda m: m.offset))
+
+
+def _raw_message(r: dict[str, Any], partition: str) -> RawMessage:
+    headers = [(h["key"], h["value"]) for h in r["headers"] or []]
+    return RawMessage(r["role"], r["key"], r["value"], headers, partition, r["offset"])
 
 
 @dataclass(frozen=True, slots=True)

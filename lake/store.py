@@ -25,6 +25,10 @@ from lake.rows import Row
 from snapline.errors import SnaplineError
 
 BRONZE_PARTS = ("date", "source", "schema")
+# Parquet row groups of bronze files, in messages: a reader decodes a row group's column whole,
+# and a block of 500 ES messages is up to 190 MB of DBN (one group made a re-run from the lake
+# peak at 1.3 GB reading it; groups of 16, a few MB, let it read a file group by group)
+BRONZE_ROW_GROUP = 16
 TYPED_PARTS = ("date",)
 PARTIAL = ".partial.parquet"
 
@@ -61,13 +65,20 @@ class LakeStore:
         stem = file_stem(out.partition, out.block)
         name = stem + (".parquet" if out.complete else PARTIAL)
         if out.bronze:
-            self._write_rows(f"bronze/{out.role}", out.bronze, BRONZE_PARTS, name)
+            self._write_rows(f"bronze/{out.role}", out.bronze, BRONZE_PARTS, name, BRONZE_ROW_GROUP)
         if out.typed:
             self._write_rows(f"{out.tier}/{out.role}", out.typed, TYPED_PARTS, name)
         if out.complete and out.had_partial:
             self._remove(stem + PARTIAL)
 
-    def _write_rows(self, table: str, rows: list[Row], parts: tuple[str, ...], name: str) -> None:
+    def _write_rows(
+        self,
+        table: str,
+        rows: list[Row],
+        parts: tuple[str, ...],
+        name: str,
+        row_group: int | None = None,  # None: pyarrow's default (a million rows)
+    ) -> None:
         groups: dict[tuple[Any, ...], list[Row]] = defaultdict(list)
         for r in rows:
             groups[tuple(r[p] for p in parts)].append(r)
@@ -79,7 +90,8 @@ class LakeStore:
             tmp = f"{folder}/.{uuid.uuid4().hex}.tmp"
             try:
                 self.fs.create_dir(folder, recursive=True)
-                pq.write_table(pa.Table.from_pylist(data), tmp, filesystem=self.fs)
+                table_data = pa.Table.from_pylist(data)
+                pq.write_table(table_data, tmp, filesystem=self.fs, row_group_size=row_group)
                 self.fs.move(tmp, f"{folder}/{name}")
             except OSError as exc:
                 self._discard(tmp)

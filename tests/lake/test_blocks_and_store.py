@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from connectors.databento.messages import SkipCounts, file_messages
 from lake.blocks import BlockState, add, flush
-from lake.read import bronze_messages, dataset, stats
+from lake.read import bronze_messages, bronze_partitions, dataset, stats
 from lake.store import LakeStore
 from schemas.envelope import RawMessage
 from tests.conftest import ESM4_MBP10, ESM4_TRADES
@@ -88,10 +88,30 @@ def test_a_message_delivered_twice_is_one_silver_row_per_record(tmp_path: Path) 
 def test_bronze_reads_back_as_the_same_messages(tmp_path: Path) -> None:
     msgs = _messages()
     _write_all(tmp_path, msgs, block=4)
-    (back,) = bronze_messages(str(tmp_path), ("es_mbp10",)).values()
+    ((partition, pieces),) = bronze_partitions(str(tmp_path), ("es_mbp10",)).items()
+    assert partition == "raw.es.mbp10#0" and len(pieces) == 3  # three blocks, three files
+    back = list(bronze_messages(partition, pieces))
     assert [(m.offset, m.value, m.headers, m.key) for m in back] == [
         (m.offset, m.value, m.headers, m.key) for m in msgs
     ]
+
+
+def test_bronze_files_that_overlap_read_back_each_offset_once_in_order(tmp_path: Path) -> None:
+    # a crash left a partial beside its complete block, and another writer's file repeats
+    # offsets from two blocks: the files are merged, each offset once
+    msgs = _messages()
+    _write_all(tmp_path, msgs, block=4)
+    folder = next((tmp_path / "bronze" / "es_mbp10").rglob("*.parquet")).parent
+    complete = folder / "raw.es.mbp10_0-0000000001.parquet"
+    (folder / "raw.es.mbp10_0-0000000001.partial.parquet").write_bytes(complete.read_bytes())
+    both = pa.concat_tables(
+        [pq.read_table(complete), pq.read_table(folder / "raw.es.mbp10_0-0000000000.parquet")]
+    )
+    pq.write_table(both.slice(2, 4), folder / "other-writer.parquet")  # offsets 6, 7, 0, 1
+    ((partition, pieces),) = bronze_partitions(str(tmp_path), ("es_mbp10",)).items()
+    back = list(bronze_messages(partition, pieces))
+    assert [m.offset for m in back] == list(range(len(msgs)))
+    assert [m.value for m in back] == [m.value for m in msgs]
 
 
 def test_an_older_file_with_fewer_columns_is_still_read(tmp_path: Path) -> None:
@@ -118,3 +138,15 @@ def test_trades_go_to_their_own_tables(tmp_path: Path) -> None:
         store.write(out)
     trades = dataset(str(tmp_path), "silver", "es_trades").to_table().to_pylist()
     assert len(trades) == 5 and all(t["action"] == "T" for t in trades)
+
+
+def test_a_bronze_file_is_written_in_small_row_groups(tmp_path: Path) -> None:
+    # a reader decodes a row group's column whole: a block of 500 ES messages in one group
+    # is up to 190 MB of DBN at once, so groups hold 16 messages (here the sample as 169
+    # one-record messages, blocks of 100)
+    msgs = _messages(batch=1)
+    _write_all(tmp_path, msgs, block=100)
+    first = next((tmp_path / "bronze").rglob("raw.es.mbp10_0-0000000000.parquet"))
+    meta = pq.ParquetFile(first).metadata
+    assert meta.num_rows == 100
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [16] * 6 + [4]
