@@ -45,30 +45,34 @@ def label_tests(
     crossed = np.zeros_like(inside)
     crossed[1:] = (np.sign(dist[1:]) * np.sign(dist[:-1]) < 0) & ~inside[:-1]
     entry = inside | crossed
+    # where spot enters and where it is outside, found once: each test then looks up the next
+    # of each (scanning the rest of the path per test made a day's labelling quadratic)
+    entries = np.flatnonzero(entry)
+    outside = np.flatnonzero(~inside)
     tests: list[LevelTest] = []
     i = 0
-    n = len(spot)
-    while i < n:
-        entries = np.flatnonzero(entry[i:])
-        if entries.size == 0:
+    while True:
+        k = int(np.searchsorted(entries, i))
+        if k == entries.size:
             break
-        t = i + int(entries[0])
+        t = int(entries[k])
         if t == 0:  # the data starts at the level: no approach side to speak of
-            i = _leave(inside, t)
+            i = _leave(outside, t, len(spot))
             continue
         if np.isnan(dist[t - 1]):  # the level appeared at spot: no approach side either
-            i = _leave(inside, t)
+            i = _leave(outside, t, len(spot))
             continue
         side: Literal["support", "resistance"] = "support" if dist[t - 1] > 0 else "resistance"
         at = float(level[t]) if isinstance(level, np.ndarray) else float(level)
         tests.append(_decide(ts_ns, dist, t, at, side, move, horizon_ns))
-        i = max(_leave(inside, t), t + 1)
+        i = max(_leave(outside, t, len(spot)), t + 1)
     return tests
 
 
-def _leave(inside: npt.NDArray[np.bool_], t: int) -> int:
-    out = np.flatnonzero(~inside[t:])
-    return len(inside) if out.size == 0 else t + int(out[0])
+def _leave(outside: npt.NDArray[np.intp], t: int, n: int) -> int:
+    """The first sample at or after ``t`` outside the band (``n``: none)."""
+    k = int(np.searchsorted(outside, t))
+    return n if k == outside.size else int(outside[k])
 
 
 def _decide(
