@@ -1,4 +1,4 @@
-"""``snapline bench all``: every benchmark in one run (about 10 minutes here), each printing
+"""``snapline bench all``: every benchmark in one run (about 20 minutes here), each printing
 its figures and writing its JSON under one folder, the scaling plot beside them."""
 
 from __future__ import annotations

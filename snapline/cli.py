@@ -415,7 +415,7 @@ def bench_all(
         "docs/bench"
     ),
 ) -> None:
-    """Every benchmark, one after another (about 10 minutes here)."""
+    """Every benchmark, one after another (about 20 minutes here, 9 of them the day)."""
     from bench.all import run_all
 
     run_all(out_dir, typer.echo)
