@@ -6,9 +6,11 @@ import contextlib
 import fcntl
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,6 +111,33 @@ def esh4_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
     folder = made_once(tmp_path_factory, "esh4_replay", make)
     return folder / "signals.jsonl", folder / "events.jsonl"
+
+
+def poll_in_turn(parts: dict[str, Any], deadline_s: float = 60.0) -> tuple[float, int]:
+    """Poll built source partitions in turn, a batch each, as a Bytewax worker does, until
+    each has delivered its ``PartitionEnd`` (then it is closed, if it can be). Returns how far
+    out of time order the messages came, in seconds: the most a message's receive time fell
+    behind the latest one delivered before it (what the market step must hold meanwhile), and
+    the messages delivered. A poll may come back empty (a fetch under way, or a partition held
+    by the alignment)."""
+    from dataflows.signals.items import PartitionEnd
+    from schemas.envelope import RawMessage, int_header
+
+    latest, worst, delivered = None, 0, 0
+    deadline = time.monotonic() + deadline_s
+    while parts:
+        assert time.monotonic() < deadline, f"{sorted(parts)} never reached their end"
+        for name in list(parts):
+            for m in parts[name].next_batch():
+                if isinstance(m, RawMessage):
+                    delivered += 1
+                    ts_ns = int_header(m.headers, "ts_recv_ns")
+                    if ts_ns is not None:
+                        latest = ts_ns if latest is None else max(latest, ts_ns)
+                        worst = max(worst, latest - ts_ns)
+                elif isinstance(m, PartitionEnd):
+                    getattr(parts.pop(name), "close", lambda: None)()
+    return worst / 1e9, delivered
 
 
 def dbn_records(path: Path) -> int:

@@ -20,8 +20,11 @@ times stamped by different hosts' clocks must not hold one feed behind another.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
-from dataflows.io.batch_span import MAX_BATCH_SPAN_NS
+from dataflows.io.batch_span import MAX_BATCH_SPAN_NS, BatchSpan
+from dataflows.signals.items import PartitionEnd, SourceItem
+from schemas.envelope import RawMessage
 
 NEVER = -(2**63)
 
@@ -57,3 +60,43 @@ class Alignment:
         """``name`` has nothing more to read: it holds no partition back."""
         with self._lock:
             self._reached.pop(name, None)
+
+
+Timed = tuple[int, int | None, RawMessage]  # records it carries, receive time, the message
+
+
+class AlignedReader:
+    """A partition read to its end (a file, the lake) in batches that end after a batch span
+    of receive time or ``max_messages``; nothing is read while the partition is held, and
+    the alignment hears where each batch got to."""
+
+    def __init__(
+        self, name: str, stream: Iterator[Timed], alignment: Alignment, max_messages: int
+    ) -> None:
+        self._name = name
+        self._stream = stream
+        self._alignment = alignment
+        self._max_messages = max_messages
+        self._ended = False
+        alignment.join(name)
+
+    def next_batch(self) -> list[SourceItem]:
+        """The next batch ([] while held); the last one ends with ``PartitionEnd``, and a
+        call after it raises ``StopIteration``, as Bytewax expects."""
+        if self._ended:
+            raise StopIteration
+        if self._alignment.held(self._name):
+            return []  # read ahead of the slowest partition: wait for it (polled in 1 ms)
+        batch: list[SourceItem] = []
+        span = BatchSpan()
+        reached: int | None = None
+        for records, ts_ns, msg in self._stream:
+            batch.append(msg)
+            reached = reached if ts_ns is None else ts_ns
+            if span.full_after(ts_ns, records) or len(batch) >= self._max_messages:
+                self._alignment.read_to(self._name, reached)
+                return batch
+        self._ended = True
+        self._alignment.ended(self._name)
+        batch.append(PartitionEnd(self._name))
+        return batch

@@ -36,14 +36,14 @@ from confluent_kafka import (
 
 from dataflows.io.alignment import Alignment
 from dataflows.io.batch_span import BatchSpan
-from dataflows.signals.items import IdleTick, PartitionEnd
+from dataflows.signals.items import IdleTick, PartitionEnd, SourceItem
 from schemas.envelope import RawMessage, int_header
 from snapline.errors import BrokerError
 from snapline.kafka.clients import base_config, require_broker
 from snapline.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
-Item = RawMessage | PartitionEnd | IdleTick
+Item = SourceItem
 CONSUME_BATCH = 500
 IDLE_POLL = timedelta(milliseconds=10)
 WATERMARK_TIMEOUT_S = 10.0

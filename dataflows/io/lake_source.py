@@ -9,13 +9,12 @@ from collections.abc import Iterator
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from dataflows.io.alignment import Alignment
-from dataflows.io.batch_span import BatchSpan
-from dataflows.signals.items import IdleTick, PartitionEnd
+from dataflows.io.alignment import AlignedReader, Alignment, Timed
+from dataflows.signals.items import SourceItem
 from lake.read import BronzePiece, bronze_messages, bronze_partitions
 from schemas.envelope import RawMessage, int_header
 
-Item = RawMessage | PartitionEnd | IdleTick  # IdleTick never comes from files
+Item = SourceItem
 BATCH = 256
 
 
@@ -23,34 +22,19 @@ class _LakePartition(StatefulSourcePartition[Item, int]):
     def __init__(
         self, name: str, messages: Iterator[RawMessage], start: int, alignment: Alignment
     ) -> None:
-        self._name = name
-        self._messages = itertools.islice(messages, start, None)
         self._i = start
-        self._ended = False
-        self._alignment = alignment
-        alignment.join(name)
+        found = itertools.islice(messages, start, None)
+        self._reader = AlignedReader(name, self._timed(found), alignment, BATCH)
+
+    def _timed(self, found: Iterator[RawMessage]) -> Iterator[Timed]:
+        """Each message with its records and receive time, read from its headers."""
+        for m in found:
+            self._i += 1  # before the yield: a snapshot taken after the batch counts it
+            records = max(int_header(m.headers, "records") or 1, 1)
+            yield records, int_header(m.headers, "ts_recv_ns"), m
 
     def next_batch(self) -> list[Item]:
-        if self._ended:
-            raise StopIteration
-        if self._alignment.held(self._name):
-            return []  # read ahead of the slowest partition: wait for it (polled in 1 ms)
-        batch: list[Item] = []
-        span = BatchSpan()  # as the Kafka source cuts its batches
-        reached: int | None = None
-        for m in self._messages:
-            batch.append(m)
-            self._i += 1
-            ts_ns = int_header(m.headers, "ts_recv_ns")
-            reached = reached if ts_ns is None else ts_ns
-            full = span.full_after(ts_ns, max(int_header(m.headers, "records") or 1, 1))
-            if full or len(batch) >= BATCH:
-                self._alignment.read_to(self._name, reached)
-                return batch
-        self._ended = True
-        self._alignment.ended(self._name)
-        batch.append(PartitionEnd(self._name))
-        return batch
+        return self._reader.next_batch()
 
     def snapshot(self) -> int:
         return self._i

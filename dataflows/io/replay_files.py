@@ -17,12 +17,11 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from connectors.databento.messages import SkipCounts, file_messages
 from connectors.polygon.capture import strict_capture
-from dataflows.io.alignment import Alignment
-from dataflows.io.batch_span import BatchSpan
-from dataflows.signals.items import IdleTick, PartitionEnd
+from dataflows.io.alignment import AlignedReader, Alignment, Timed
+from dataflows.signals.items import SourceItem
 from schemas.envelope import RawMessage
 
-Item = RawMessage | PartitionEnd | IdleTick
+Item = SourceItem
 # A batch ends at this many messages too: a capture's messages hold one record each, and the
 # snaps a batch makes due wait for the slowest input (200 levels: 240 MB, 330 MB without it)
 BATCH_MESSAGES = 64
@@ -68,30 +67,23 @@ class _FilePartition(StatefulSourcePartition[Item, int]):
     ) -> None:
         self._name = name
         self._counts = counts
-        self._messages = itertools.islice(_messages(path, max_run), resume_at, None)
         self._offset = resume_at
-        self._done = False
-        self._alignment = alignment
-        alignment.join(name)
+        found = itertools.islice(_messages(path, max_run), resume_at, None)
+        self._reader = AlignedReader(name, self._numbered(found), alignment, BATCH_MESSAGES)
+
+    def _numbered(self, found: Iterator[Timed]) -> Iterator[Timed]:
+        """Each message stamped with this partition and its offset, its records counted."""
+        for records, ts_ns, msg in found:
+            self._counts.records[msg.role] += records
+            self._offset += 1  # before the yield: a snapshot taken after the batch counts it
+            yield (
+                records,
+                ts_ns,
+                dataclasses.replace(msg, partition=self._name, offset=self._offset - 1),
+            )
 
     def next_batch(self) -> list[Item]:
-        if self._done:
-            raise StopIteration
-        if self._alignment.held(self._name):
-            return []  # read ahead of the slowest file: wait for it (polled again in 1 ms)
-        batch: list[Item] = []
-        span = BatchSpan()  # 10 s of receive time or 16,384 records
-        for records, ts_ns, msg in self._messages:
-            batch.append(dataclasses.replace(msg, partition=self._name, offset=self._offset))
-            self._counts.records[msg.role] += records
-            self._offset += 1
-            if span.full_after(ts_ns, records) or len(batch) >= BATCH_MESSAGES:
-                self._alignment.read_to(self._name, ts_ns)
-                return batch
-        self._done = True
-        self._alignment.ended(self._name)
-        batch.append(PartitionEnd(self._name))
-        return batch
+        return self._reader.next_batch()
 
     def snapshot(self) -> int:
         return self._offset

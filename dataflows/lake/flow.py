@@ -18,12 +18,12 @@ from bytewax.inputs import Source
 from bytewax.operators import StatefulLogic
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from dataflows.signals.items import IdleTick, PartitionEnd
+from dataflows.signals.items import SourceItem
 from lake.blocks import BlockOut, BlockState, add, flush
 from lake.store import LakeStore
 from schemas.envelope import RawMessage
 
-Item = RawMessage | PartitionEnd | IdleTick
+Item = SourceItem
 
 
 class BlockLogic(StatefulLogic[Item, BlockOut, BlockState]):

@@ -32,6 +32,9 @@ class IdleTick:
     partition: str
 
 
+SourceItem = RawMessage | PartitionEnd | IdleTick  # what every source of the dataflows yields
+
+
 @dataclass(frozen=True, slots=True)
 class BookBatch:
     """Consistent (F_LAST) MBP-10 snapshots of one instrument, ES dollars, in time order."""

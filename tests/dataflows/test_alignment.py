@@ -10,8 +10,8 @@ import pytest
 from dataflows.io.alignment import Alignment
 from dataflows.io.batch_span import MAX_BATCH_SPAN_NS
 from dataflows.io.replay_files import ReplayFileSource
-from schemas.envelope import RawMessage, int_header
 from simulator.scenarios import Plan, run_scenario
+from tests.conftest import poll_in_turn
 
 SECOND = 1_000_000_000
 
@@ -29,7 +29,10 @@ def test_a_partition_ahead_of_the_slowest_waits_until_it_catches_up() -> None:
     a.read_to("options", 21 * SECOND)
     assert not a.held("book")  # 9 s past the slowest (options, at 21 s)
     a.read_to("options", None)  # a message without a readable time: its place is kept
+    assert not a.held("book")
     a.ended("options")
+    a.read_to("book", 40 * SECOND)
+    assert a.held("book")  # 15 s past trades, the slowest left
     a.ended("trades")
     assert not a.held("book")  # the only one left
 
@@ -43,27 +46,7 @@ def test_a_live_alignment_holds_no_one() -> None:
 
 
 def _lead_while_polled(source: ReplayFileSource) -> tuple[float, int]:
-    """Poll the source's partitions in turn, as a Bytewax worker does, until all end; the
-    largest gap seen between the receive times the partitions had delivered, and the
-    messages delivered."""
-    parts = {p: source.build_part("in", p, None) for p in source.list_parts()}
-    reached: dict[str, int] = {}
-    worst, delivered = 0, 0
-    while parts:
-        for name in list(parts):
-            try:
-                batch = parts[name].next_batch()
-            except StopIteration:
-                del parts[name]
-                reached.pop(name, None)
-                continue
-            for m in batch:
-                if isinstance(m, RawMessage):
-                    delivered += 1
-                    reached[name] = int_header(m.headers, "ts_recv_ns") or reached[name]
-            if len(reached) == len(source.list_parts()):
-                worst = max(worst, max(reached.values()) - min(reached.values()))
-    return worst / SECOND, delivered
+    return poll_in_turn({p: source.build_part("in", p, None) for p in source.list_parts()})
 
 
 @pytest.fixture(scope="module")
