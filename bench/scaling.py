@@ -23,12 +23,14 @@ RATES = (430.0, 1_720.0, 6_880.0)  # the day's average ES book events/s, 4x and 
 BURST_RATE, BURST_MINUTES = 50_000.0, 0.5
 
 
-def _levels(n: int, around: float = 480.0) -> list[str]:
+def explicit_levels(n: int, around: float = 480.0) -> list[str]:
     """``n`` explicit levels $0.10 apart around spot (the round and gamma levels come too)."""
     return [f"{around + 0.1 * (i - n // 2):.2f}" for i in range(n)]
 
 
-def _session(folder: Path, minutes: float, rate: float) -> tuple[list[Path], int]:
+def simulated_stretch(folder: Path, minutes: float, rate: float) -> tuple[list[Path], int]:
+    """A session stretch at an even ES book rate (no busy open or close): its three files and
+    its ES records."""
     sp = SessionParams(hours=minutes / 60, events_per_s=rate, open_boost=0, close_boost=0)
     report = simulate_session(date(2025, 3, 14), folder, seed=3, sp=sp)
     return report.files, report.mbp_records + report.trade_records
@@ -70,7 +72,8 @@ def measured_replay(files: list[Path], levels: list[str], out: Path) -> Run:
     return seconds, float(found[1]), peak_mb, signals
 
 
-def _row(levels: int, records: int, rate: float, minutes: float, run: Run) -> dict[str, Any]:
+def scaling_row(levels: int, records: int, rate: float, minutes: float, run: Run) -> dict[str, Any]:
+    """One row of the table: a replay's figures, per second of process and of dataflow."""
     seconds, dataflow_s, peak_mb, signals = run
     return {
         "levels": levels, "es_records": records, "rate": rate, "minutes": minutes,
@@ -86,13 +89,15 @@ def run_scaling(minutes: float = 2.0) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.jsonl"
-        base, records = _session(Path(tmp) / "base", minutes, RATES[0])
+        base, records = simulated_stretch(Path(tmp) / "base", minutes, RATES[0])
         for n in LEVELS:
-            rows.append(_row(n, records, RATES[0], minutes, measured_replay(base, _levels(n), out)))
-        five = _levels(LEVELS[0])
+            run = measured_replay(base, explicit_levels(n), out)
+            rows.append(scaling_row(n, records, RATES[0], minutes, run))
+        five = explicit_levels(LEVELS[0])
         for rate, span in [*((r, minutes) for r in RATES[1:]), (BURST_RATE, BURST_MINUTES)]:
-            files, records = _session(Path(tmp) / f"r{rate:.0f}", span, rate)
-            rows.append(_row(LEVELS[0], records, rate, span, measured_replay(files, five, out)))
+            files, records = simulated_stretch(Path(tmp) / f"r{rate:.0f}", span, rate)
+            run = measured_replay(files, five, out)
+            rows.append(scaling_row(LEVELS[0], records, rate, span, run))
     return {"minutes_of_event_time": minutes, "rows": rows}
 
 
