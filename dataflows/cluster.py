@@ -6,6 +6,14 @@ worker each, talking over loopback, started the way any cluster starts them
 Raw-topic partitions are spread over the workers; the market step (one key) runs on one of
 them and the per-level steps are spread by level id, so the per-signal work, the costly part,
 runs in parallel. Across machines, give each process the hosts' addresses instead.
+
+Timely's queues between processes are unbounded, and Bytewax's one brake is the epoch: a source
+starts its next epoch only once every output has finished the last. The signals flow's inputs
+all converge on the market step, so a process whose partitions it reads runs ahead of that
+step by whatever it reads in an epoch: over a day of retained topics, a 10 s epoch (Bytewax's
+default without recovery) held 5.3 GB in the market's process, a 1 s epoch 0.9 GB (what
+the Kubernetes deployment's 1 s snapshots give too), at two to five times the time here. Within one process the sources are
+aligned in event time instead (``dataflows/io/alignment.py``) and a re-run peaks far lower.
 """
 
 from __future__ import annotations
@@ -26,6 +34,9 @@ from snapline.errors import SnaplineError
 from snapline.until_signalled import children_hear_ctrl_c
 
 POLL_S = 0.2
+# the signals flow's epoch on a cluster, seconds: how long a process may read before the market
+# step has taken what it read (the module docstring); Bytewax's -s takes whole seconds
+MARKET_EPOCH_S = 1
 Handler = Callable[[int, FrameType | None], Any] | int | None
 
 
@@ -44,12 +55,16 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
-def run_cluster(import_str: str, processes: int, env: dict[str, str]) -> None:
+def run_cluster(
+    import_str: str, processes: int, env: dict[str, str], epoch_s: int | None = None
+) -> None:
     """Run ``import_str`` on ``processes`` local processes until all end; the first failure
     stops the rest and is raised. SIGINT/SIGTERM are passed on to every process, and once all
-    have ended KeyboardInterrupt is raised: the user's stop, not a failure."""
+    have ended KeyboardInterrupt is raised: the user's stop, not a failure. ``epoch_s``: the
+    Bytewax epoch (``-s``; its default without recovery is 10 s)."""
     addresses = ";".join(f"127.0.0.1:{p}" for p in free_ports(processes))
-    procs = [_spawn(import_str, i, addresses, env) for i in range(processes)]
+    extra = [] if epoch_s is None else ["-s", str(epoch_s)]
+    procs = [_spawn(import_str, i, addresses, env, extra) for i in range(processes)]
     stop = threading.Event()
     forward = _forward_signals(procs, stop)
     try:
@@ -63,8 +78,10 @@ def run_cluster(import_str: str, processes: int, env: dict[str, str]) -> None:
                 p.wait(10)
 
 
-def _spawn(import_str: str, i: int, addresses: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    args = ["-m", "dataflows.cluster_process", import_str, "-i", str(i), "-a", addresses]
+def _spawn(
+    import_str: str, i: int, addresses: str, env: dict[str, str], extra: list[str]
+) -> subprocess.Popen[bytes]:
+    args = ["-m", "dataflows.cluster_process", import_str, "-i", str(i), "-a", addresses, *extra]
     # forwarded SIGINT must stop it even if this process was started with SIGINT ignored
     with children_hear_ctrl_c():
         return subprocess.Popen([sys.executable, *args], env={**os.environ, **env})

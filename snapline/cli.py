@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 
+from dataflows.cluster import MARKET_EPOCH_S
 from dataflows.stop_panic import STOPPED_EXIT, stopped_by_ctrl_c
 from physics.config import PhysicsConfig
 from snapline.errors import ConfigError, SnaplineError
@@ -335,7 +336,7 @@ def run_signals(
     settings = settings_with(level, es_spy_ratio, snap_ms)
     if processes > 1:
         _cluster("dataflows.signals.main:kafka_flow_from_env", processes, until_end, recovery,
-                 settings)  # fmt: skip
+                 settings, epoch_s=MARKET_EPOCH_S)  # fmt: skip
         return
     flow = kafka_flow(settings, until_end=until_end, durable=recovery is not None)
     run(flow, Recovery(recovery, snapshot_s) if recovery else None)
@@ -375,7 +376,12 @@ def run_lake(
 
 
 def _cluster(
-    factory: str, processes: int, until_end: bool, recovery: Path | None, s: Settings
+    factory: str,
+    processes: int,
+    until_end: bool,
+    recovery: Path | None,
+    s: Settings,
+    epoch_s: int | None = None,
 ) -> None:
     """The flow as ``processes`` local Bytewax processes, these settings in their environment."""
     from dataflows.cluster import run_cluster
@@ -384,7 +390,7 @@ def _cluster(
         msg = "--recovery with --processes is not supported here yet: run one process"
         raise ConfigError(msg)
     mode = "until-end" if until_end else "tail"
-    run_cluster(f'{factory}("{mode}")', processes, settings_env(s))
+    run_cluster(f'{factory}("{mode}")', processes, settings_env(s), epoch_s)
 
 
 @lake_app.command("stats")
