@@ -11,9 +11,10 @@ Timely's queues between processes are unbounded, and Bytewax's one brake is the 
 starts its next epoch only once every output has finished the last. The signals flow's inputs
 all converge on the market step, so a process whose partitions it reads runs ahead of that
 step by whatever it reads in an epoch: over a day of retained topics, a 10 s epoch (Bytewax's
-default without recovery) held 5.3 GB in the market's process, a 1 s epoch 0.9 GB (what
-the Kubernetes deployment's 1 s snapshots give too), at two to five times the time here. Within one process the sources are
-aligned in event time instead (``dataflows/io/alignment.py``) and a re-run peaks far lower.
+default without recovery) held 5.3 GB in the market's process, a 1 s epoch 0.9 GB (what the
+Kubernetes deployment's 1 s snapshots give too), at two to five times the time here. Within
+one process the sources are aligned in event time instead (``dataflows/io/alignment.py``) and
+a re-run peaks far lower.
 """
 
 from __future__ import annotations
