@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.scaling import measured_replay
+from bench.scaling import measured_replay, replay_figures
 from simulator.params import SessionParams
 from simulator.session import simulate_session
 
@@ -23,23 +23,10 @@ def run_day_bench(hours: float = 6.5, seed: int = 0) -> dict[str, Any]:
             date(2025, 3, 14), Path(tmp), seed=seed, sp=SessionParams(hours=hours)
         )
         simulated_s = time.perf_counter() - t0
-        seconds, dataflow_s, peak_mb, signals = measured_replay(
-            report.files, [], Path(tmp) / "signals.jsonl"
-        )
+        run = measured_replay(report.files, [], Path(tmp) / "signals.jsonl")
     records = report.mbp_records + report.trade_records
-    return {
-        "hours": hours,
-        "seed": seed,
-        "es_records": records,
-        "simulated_seconds": round(simulated_s, 1),
-        "seconds": round(seconds, 1),
-        "dataflow_seconds": dataflow_s,
-        "es_records_per_s": round(records / seconds),
-        "dataflow_es_records_per_s": round(records / dataflow_s),
-        "signals": signals,
-        "signals_per_s": round(signals / seconds),
-        "peak_rss_mb": round(peak_mb, 1),
-    }
+    figures = {"hours": hours, "seed": seed, "simulated_seconds": round(simulated_s, 1)}
+    return {**figures, **replay_figures(records, run)}
 
 
 def describe(r: dict[str, Any]) -> str:

@@ -72,17 +72,21 @@ def measured_replay(files: list[Path], levels: list[str], out: Path) -> Run:
     return seconds, float(found[1]), peak_mb, signals
 
 
-def scaling_row(levels: int, records: int, rate: float, minutes: float, run: Run) -> dict[str, Any]:
-    """One row of the table: a replay's figures, per second of process and of dataflow."""
+def replay_figures(records: int, run: Run) -> dict[str, Any]:
+    """A replay's figures, per second of process and of dataflow."""
     seconds, dataflow_s, peak_mb, signals = run
     return {
-        "levels": levels, "es_records": records, "rate": rate, "minutes": minutes,
-        "seconds": round(seconds, 2),
+        "es_records": records, "seconds": round(seconds, 2),
         "es_records_per_s": round(records / seconds), "signals": signals,
         "signals_per_s": round(signals / seconds), "peak_rss_mb": round(peak_mb, 1),
         "dataflow_seconds": dataflow_s,
         "dataflow_es_records_per_s": round(records / dataflow_s),
     }  # fmt: skip
+
+
+def scaling_row(levels: int, records: int, rate: float, minutes: float, run: Run) -> dict[str, Any]:
+    """One row of the table: its levels, ES rate and minutes, and the replay's figures."""
+    return {"levels": levels, "rate": rate, "minutes": minutes, **replay_figures(records, run)}
 
 
 def run_scaling(minutes: float = 2.0) -> dict[str, Any]:

@@ -109,11 +109,10 @@ def bronze_messages(partition: str, pieces: list[BronzePiece]) -> Iterator[RawMe
 
 def _piece_messages(partition: str, piece: BronzePiece) -> Iterator[RawMessage]:
     batches = piece.fragment.to_batches(
-        schema=piece.schema, columns=_BRONZE_COLUMNS, batch_size=16,
-        batch_readahead=0, fragment_readahead=0,
+        schema=piece.schema, columns=_BRONZE_COLUMNS, filter=ds.field("partition") == partition,
+        batch_size=16, batch_readahead=0, fragment_readahead=0,
     )  # fmt: skip
-    rows = (r for batch in batches for r in batch.to_pylist() if r["partition"] == partition)
-    found = (_raw_message(r, partition) for r in rows)
+    found = (_raw_message(r, partition) for batch in batches for r in batch.to_pylist())
     return found if piece.in_order else iter(sorted(found, key=lambda m: m.offset))
 
 

@@ -1,14 +1,12 @@
 """Barrier: is the liquidity defending a level evaporating (vacuum) or holding (wall)?
 
-Positive scores favour BREAK. All functions are vectorised over levels. Bounds are
-``np.minimum(np.maximum(x, lo), hi)``, np.clip's own definition at a third of its cost on a
-snap's few levels (np.clip's dispatch dominates on arrays this small).
+Positive scores favour BREAK. All functions are vectorised over levels.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +16,14 @@ from physics.config import PRICE_EPS, PhysicsConfig
 StateName = Literal["VACUUM", "WALL", "ABSORPTION", "WEAK", "NEUTRAL"]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+_A = TypeVar("_A", F64, I64)
+
+
+def bounded(x: _A, lo: float | _A, hi: float | _A) -> _A:
+    """``x`` held within ``[lo, hi]`` (scalars or arrays): np.clip's own definition, at a third
+    of its cost on a snap's few levels (np.clip's dispatch dominates on arrays this small)."""
+    out: _A = np.minimum(np.maximum(x, lo), hi)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,7 @@ def pulled_outflow(depth_start: I64, depth_now: I64, traded: I64, eps: float) ->
     is refilled (the book's own touch, all day) is not a defence that grew."""
     gone = depth_start - depth_now
     # nothing to explain where it grew
-    traded_away = np.minimum(np.maximum(traded, 0), np.maximum(gone, 0))
+    traded_away = bounded(traded, 0, np.maximum(gone, 0))
     out: F64 = (gone - traded_away) / (np.maximum(depth_start, depth_now) + eps)
     return out
 
@@ -101,7 +107,7 @@ def restable_prices(lo_tick: I64, hi_tick: I64, other_best_tick: float, bids: bo
         n = np.minimum(hi_tick, edge - 1) - lo_tick + 1
     else:
         n = hi_tick - np.maximum(lo_tick, edge + 1) + 1
-    restable: I64 = np.minimum(np.maximum(n, 0), hi_tick - lo_tick + 1)
+    restable: I64 = bounded(n, 0, hi_tick - lo_tick + 1)
     return restable
 
 
@@ -136,7 +142,7 @@ def resilience(filled: F64, typical_queue: F64, band_prices: int | I64, v: F64, 
     refills is a wall being tested; one that trades and empties (v >= 0.5) is being swept, and
     earns nothing."""
     absorbed = np.tanh(filled / (typical_queue * band_prices + eps))
-    held: F64 = absorbed * np.minimum(np.maximum(1.0 - 2.0 * np.maximum(v, 0.0), 0.0), 1.0)
+    held: F64 = absorbed * bounded(1.0 - 2.0 * np.maximum(v, 0.0), 0.0, 1.0)
     return held
 
 
@@ -153,18 +159,12 @@ def barrier_score(v: F64, q: F64, r: F64 | None = None) -> F64:
     so it does not dilute a clear one, as the evidence is pooled in the score: halving the
     sum of two terms capped a wall that neither grew nor traded at -0.5, whatever its size."""
     held = np.zeros_like(v) if r is None else r
-    terms = np.stack(
-        [
-            np.tanh(2.0 * v),
-            -np.tanh(np.minimum(np.maximum(np.log(q), -LN_Q_CLIP), LN_Q_CLIP)),
-            -held,
-        ]
-    )
+    terms = np.stack([np.tanh(2.0 * v), -np.tanh(bounded(np.log(q), -LN_Q_CLIP, LN_Q_CLIP)), -held])
     strength = np.abs(terms)
     total = strength.sum(axis=0)
     pooled = np.divide((strength * terms).sum(axis=0), total, out=np.zeros_like(total),
                        where=total > 0)  # fmt: skip
-    score: F64 = np.minimum(np.maximum(pooled, -1.0), 1.0)
+    score: F64 = bounded(pooled, -1.0, 1.0)
     return score
 
 

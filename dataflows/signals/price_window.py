@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dataflows.signals.columns import Column
-from physics.barrier import BandFlows, Refill, RefillTrack, band_flows
+from physics.barrier import BandFlows, Refill, RefillTrack, band_flows, bounded
 
 I64 = npt.NDArray[np.int64]
 NEVER = -(2**63)
@@ -114,10 +114,8 @@ class PriceWindow:
     def _in_bands(self, totals: I64, lo_tick: I64, hi_tick: I64) -> I64:
         """Rows of ``totals`` (flows by price tick from ``base``) summed over each band."""
         span = totals.shape[1]
-        # np.minimum(np.maximum()) is np.clip's definition, at a third of its cost on a
-        # snap's few levels
-        lo = np.minimum(np.maximum(lo_tick - self.base, 0), span)
-        hi = np.maximum(np.minimum(np.maximum(hi_tick - self.base + 1, 0), span), lo)
+        lo = bounded(lo_tick - self.base, 0, span)
+        hi = np.maximum(bounded(hi_tick - self.base + 1, 0, span), lo)
         # the running sum only over the prices the bands reach, not the whole span kept
         first = int(lo.min(initial=span))
         last = int(hi.max(initial=first))
